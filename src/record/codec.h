@@ -1,0 +1,23 @@
+/* Compression codecs for record batches: gzip (zlib), snappy (raw and the
+ * Java client's xerial framing), lz4 (frame format) and zstd, all from the
+ * Debian libraries. Decompression is always bounded by a caller-given cap so
+ * a small batch that inflates to gigabytes is refused, not allocated. */
+#ifndef SL_RECORD_CODEC_H
+#define SL_RECORD_CODEC_H
+
+#include <stddef.h>
+
+#include "base/buf.h"
+#include "record/batch.h"
+
+/* Appends the compressed form of in[0..len) to out. */
+int sl_compress(enum sl_compression codec, const void *in, size_t len, sl_buf *out);
+
+/* Appends the decompressed form of in[0..len) to out, producing at most
+ * `max_out` bytes. Returns the number of bytes produced, SL_ERR_TOO_LARGE if
+ * the output would exceed max_out, SL_ERR_CORRUPT on malformed input or
+ * SL_ERR_UNSUPPORTED_COMPRESSION for an unknown codec. */
+int64_t sl_decompress(enum sl_compression codec, const void *in, size_t len, size_t max_out,
+                      sl_buf *out);
+
+#endif
