@@ -98,6 +98,11 @@ int sl_logdir_open(uv_loop_t *loop, const char *path, const sl_logdir_options *o
  * closing it. Returns 0 or the error that prevented a clean shutdown. */
 int sl_logdir_close(sl_logdir *d);
 
+/* Tests and crash drills: frees everything without flushing, checkpointing
+ * or writing the marker, as if the process had died (data already written
+ * stays in the page cache). */
+void sl_logdir_close_unclean(sl_logdir *d);
+
 const char *sl_logdir_path(const sl_logdir *d);
 bool sl_logdir_is_offline(const sl_logdir *d);
 /* Why it went offline ("" when online). */

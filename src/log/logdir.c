@@ -602,7 +602,9 @@ int sl_logdir_open(uv_loop_t *loop, const char *path, const sl_logdir_options *o
     ckpt_map rp, ls;
     ckpt_read(d, RP_NAME, &rp);
     ckpt_read(d, LS_NAME, &ls);
-    if (!d->was_clean)
+    char rp_path[SL_LOG_PATH_MAX];
+    snprintf(rp_path, sizeof rp_path, "%s/%s", path, RP_NAME);
+    if (!d->was_clean && stat(rp_path, &st) == 0)
         SL_WARN(SL_LOG_MODULE, "log directory %s was not shut down cleanly: recovering", path);
 
     int rc = 0;
@@ -684,6 +686,13 @@ int sl_logdir_close(sl_logdir *d)
             rc == 0 ? "clean" : sl_err_str(rc));
     logdir_free(d);
     return rc;
+}
+
+void sl_logdir_close_unclean(sl_logdir *d)
+{
+    for (size_t i = 0; i < d->nplogs; i++)
+        sl_plog_free_closed(d->plogs[i], SL_ERR_CLOSED);
+    logdir_free(d);
 }
 
 void sl_logdir_tick(sl_logdir *d, int64_t now)
