@@ -33,7 +33,7 @@ static inline void tu_rm_rf(const char *path)
     DIR *d = opendir(path);
     if (d) {
         struct dirent *e;
-        char sub[4096];
+        char sub[4608];
         while ((e = readdir(d)) != NULL) {
             if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
             snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
