@@ -36,7 +36,9 @@ static inline void tu_rm_rf(const char *path)
         char sub[4608];
         while ((e = readdir(d)) != NULL) {
             if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
-            snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
+            int n = snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
+            if (n < 0 || (size_t)n >= sizeof sub)
+                continue;
             struct stat st;
             if (lstat(sub, &st) == 0 && S_ISDIR(st.st_mode))
                 tu_rm_rf(sub);
