@@ -118,7 +118,10 @@ void sl_seg_cursor_init(sl_seg_cursor *c, const sl_log_io *io, int fd, int64_t p
 static int cursor_fill(sl_seg_cursor *c, int64_t pos, size_t need)
 {
     if (pos >= c->buf_pos && pos + (int64_t)need <= c->buf_pos + (int64_t)c->buf_len) return 0;
-    size_t want = (size_t)SL_MIN((int64_t)c->cap, c->end - pos);
+    /* Header peeks read a little ahead (enough for many small batches);
+     * CRC passes ask for whole chunks. */
+    size_t want = SL_MAX(need, (size_t)8192);
+    want = (size_t)SL_MIN((int64_t)SL_MIN(want, c->cap), c->end - pos);
     size_t got = 0;
     c->buf_len = 0;
     c->buf_pos = pos;
