@@ -549,15 +549,22 @@ int sl_plog_read(sl_plog *l, int64_t fetch_offset, int32_t max_bytes, int64_t ma
         sl_seg_cursor c;
         sl_seg_cursor_init(&c, IO(l), sl_fileref_fd(s->file), pos, hard_end, SCRATCH(l),
                            SL_LOG_SCRATCH);
-        if (pos > end) {
-            end = pos;
-            next = expect;
-        }
+        bool verified = pos == end; /* an index position is trusted once its header matches */
         for (;;) {
             rc = sl_seg_cursor_peek(&c, &h);
             if (rc == SL_ERR_IO) return rc;
-            if (rc != 1 || h.base_offset != expect)
-                break; /* stop at what is known good; the next read reports it */
+            if (rc != 1 || h.base_offset != expect) {
+                if (verified) break; /* stop at what is known good; the next read reports it */
+                c.pos = end;         /* the index entry is wrong: walk from the first batch */
+                expect = next;
+                verified = true;
+                continue;
+            }
+            if (!verified) {
+                end = c.pos;
+                next = expect;
+                verified = true;
+            }
             int64_t total = sl_batch_total_size(&h);
             if (c.pos + total > soft_end) break;
             c.pos += total;

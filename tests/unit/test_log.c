@@ -704,6 +704,12 @@ static void test_index_rebuild(void **state)
     close(fd);
     assert_int_equal(sl_log_dump_file(p, false, devnull), 1);
     l = reopen_plog(e);
+    /* a byte limit that lands on the bad entry: still whole, right batches */
+    sl_log_read r0;
+    int64_t bl = batch_len(e, 0);
+    assert_int_equal(sl_plog_read(l, second, (int32_t)(bl * 5 / 2), INT64_MAX, &r0), 0);
+    assert_int_equal(check_read(e, &r0, second), 2);
+    sl_fileref_unref(r0.file);
     for (int64_t off = 0; off < sl_plog_log_end(l); off++) {
         sl_log_read r;
         assert_int_equal(sl_plog_read(l, off, 1, INT64_MAX, &r), 0);
