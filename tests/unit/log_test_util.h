@@ -37,8 +37,7 @@ static inline void tu_rm_rf(const char *path)
         while ((e = readdir(d)) != NULL) {
             if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
             int n = snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
-            if (n < 0 || (size_t)n >= sizeof sub)
-                continue;
+            if (n < 0 || (size_t)n >= sizeof sub) continue;
             struct stat st;
             if (lstat(sub, &st) == 0 && S_ISDIR(st.st_mode))
                 tu_rm_rf(sub);
