@@ -294,6 +294,9 @@ int sl_conn_complete_no_response(sl_conn *c, sl_req_id id)
 
 void sl_conn_close(sl_conn *c)
 {
+    if (c->flags & SL_CONN_CLOSING) return;
+    sl_dlink_remove(&c->dirty);
+    sl_net_conn_flush(c); /* best effort, never blocks */
     conn_close(c, "closed by broker");
 }
 
@@ -481,6 +484,9 @@ static void bad_frame(sl_conn *c, int32_t size, const uint8_t *p)
                        "closing connection %s: frame size %d outside 1..%d "
                        "(socket.request.max.bytes)%s",
                        c->peer, size, s->cfg.socket_request_max_bytes, hint);
+    /* answers to the valid requests before it, if the socket takes them */
+    sl_dlink_remove(&c->dirty);
+    sl_net_conn_flush(c);
     conn_close(c, "bad frame size");
 }
 
@@ -514,7 +520,7 @@ static int conn_parse(sl_conn *c)
         if ((size_t)size + 4 > chunk) {
             /* have <= chunk < size + 4, so the body is still partial */
             uint32_t body = have - 4;
-            size_t cap = (size_t)body * 2 > 4096 ? (size_t)body * 2 : 4096;
+            size_t cap = (size_t)body * 2;
             conn_start_own(c, p + 4, body, (uint32_t)size, cap);
             c->rstart = c->rend;
             return 0;

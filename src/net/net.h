@@ -135,6 +135,9 @@ typedef struct sl_server_stats {
      * slots, read and frame buffers (pooled ones included), response
      * buffers it holds. Excludes kernel socket buffers and libuv. */
     int64_t mem_bytes;
+    /* Part of mem_bytes that is idle in the pools (read buffers and request
+     * slots kept for reuse, at most a few MiB). */
+    int64_t pool_bytes;
 } sl_server_stats;
 
 typedef void (*sl_server_close_cb)(void *ctx);
@@ -175,8 +178,10 @@ void sl_server_uncork(sl_server *s);
 int sl_conn_respond(sl_conn *c, sl_req_id id, sl_buf *resp);
 /* Completes request `id` without a response (Produce with acks=0). */
 int sl_conn_complete_no_response(sl_conn *c, sl_req_id id);
-/* Closes the connection now (malformed request, auth failure...): queued
- * responses are dropped, on_close runs. Idempotent. */
+/* Closes the connection now (malformed request, auth failure...). Responses
+ * already completed are written first if the socket takes them without
+ * blocking (so an error response sent just before usually arrives); the
+ * rest is dropped; on_close runs. Idempotent. */
 void sl_conn_close(sl_conn *c);
 
 void sl_conn_set_user(sl_conn *c, void *user);

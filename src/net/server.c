@@ -295,6 +295,7 @@ sl_rbuf *sl_net_rbuf_get(sl_server *s, size_t want)
         s->rpool[cls] = b->next_free;
         s->rpool_n[cls]--;
         s->rpool_bytes -= cap;
+        s->stats.pool_bytes -= (int64_t)(sizeof *b + cap);
     } else {
         b = sl_malloc(sizeof *b + cap);
         b->cls = (uint8_t)cls;
@@ -333,6 +334,7 @@ void sl_net_rbuf_unref(sl_server *s, sl_rbuf *b)
         s->rpool[b->cls] = b;
         s->rpool_n[b->cls]++;
         s->rpool_bytes += b->cap;
+        s->stats.pool_bytes += (int64_t)(sizeof *b + b->cap);
         return;
     }
     s->stats.mem_bytes -= (int64_t)(sizeof *b + b->cap);
@@ -350,6 +352,7 @@ sl_req *sl_net_req_get(sl_server *s)
     if (r) {
         s->req_pool = r->next_free;
         s->req_pool_n--;
+        s->stats.pool_bytes -= (int64_t)sizeof *r + buf_bytes(&r->resp);
     } else {
         r = SL_NEW(sl_req);
         sl_buf_init(&r->resp);
@@ -379,6 +382,7 @@ void sl_net_req_put(sl_server *s, sl_req *r)
     r->next_free = s->req_pool;
     s->req_pool = r;
     s->req_pool_n++;
+    s->stats.pool_bytes += (int64_t)sizeof *r + buf_bytes(&r->resp);
 }
 
 void sl_net_mem_buf_delta(sl_server *s, const sl_buf *before, const sl_buf *after)
@@ -394,6 +398,7 @@ static void pools_free(sl_server *s)
             sl_rbuf *b = s->rpool[i];
             s->rpool[i] = b->next_free;
             s->stats.mem_bytes -= (int64_t)(sizeof *b + b->cap);
+            s->stats.pool_bytes -= (int64_t)(sizeof *b + b->cap);
             sl_free(b);
         }
         s->rpool_n[i] = 0;
@@ -403,6 +408,7 @@ static void pools_free(sl_server *s)
         sl_req *r = s->req_pool;
         s->req_pool = r->next_free;
         s->stats.mem_bytes -= (int64_t)sizeof *r + buf_bytes(&r->resp);
+        s->stats.pool_bytes -= (int64_t)sizeof *r + buf_bytes(&r->resp);
         sl_buf_fini(&r->resp);
         sl_free(r);
     }
