@@ -592,7 +592,9 @@ static int conn_read_chunk(sl_conn *c)
     if (c->rb) {
         uint32_t have = c->rend - c->rstart;
         if (have == 0 && c->rb->refs == 1) c->rstart = c->rend = 0;
-        size_t need = have < 4 ? 4 : 4 + sl_load_be32(c->rb->data + c->rstart);
+        size_t need = have < 4 ? 4 : 4 + (size_t)sl_load_be32(c->rb->data + c->rstart);
+        if (need > chunk) /* cannot happen: parse validated it; stay in bounds anyway */
+            need = chunk;
         if (c->rb->cap - c->rend < MIN_ROOM || c->rb->cap - c->rstart < need) {
             size_t want = (c->flags & SL_CONN_BUSY) ? chunk : have + c->tp->readable(c);
             if (want < need) want = need;

@@ -91,8 +91,9 @@ static void test_memory_per_connection(void **state)
     report("idle", s0, s1, NCONN);
 
     /* half-open: a quarter sent 2 bytes of a size prefix, a quarter a
-     * complete prefix announcing 1 MiB and nothing else, a quarter 1 MiB
-     * announced with 100 bytes sent, a quarter 1000 of 5000 bytes */
+     * complete prefix announcing 100 MiB (the default limit) and nothing
+     * else, a quarter 100 MiB announced with 100 bytes sent, a quarter 1000
+     * of 5000 bytes */
     uint8_t part[1004];
     memset(part, 0x5a, sizeof part);
     uint64_t expect_in = stats(h)->bytes_in;
@@ -105,11 +106,11 @@ static void test_memory_per_connection(void **state)
             n = 2;
             break;
         case 1:
-            sl_store_be32(part, 1 << 20);
+            sl_store_be32(part, 100 << 20);
             n = 4;
             break;
         case 2:
-            sl_store_be32(part, 1 << 20);
+            sl_store_be32(part, 100 << 20);
             n = 104;
             break;
         default:
