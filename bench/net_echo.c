@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <uv.h>
@@ -216,6 +217,15 @@ static void *clients_main(void *arg)
     return NULL;
 }
 
+/* CPU time of the calling thread (the server loop), in ns. */
+static int64_t thread_cpu_ns(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_THREAD, &ru);
+    return ((int64_t)ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000000 +
+           ((int64_t)ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000;
+}
+
 static void run(const char *name, char op, int nconn, long frames, size_t payload,
                 int64_t splice_len)
 {
@@ -250,11 +260,13 @@ static void run(const char *name, char op, int nconn, long frames, size_t payloa
     }
     run_args ra = {&b, cl, nconn};
     int64_t t0 = sl_mono_ns();
+    int64_t cpu0 = thread_cpu_ns();
     pthread_t ct;
     pthread_create(&ct, NULL, clients_main, &ra);
     uv_run(&b.loop, UV_RUN_DEFAULT);
     pthread_join(ct, NULL);
     double secs = (double)(sl_mono_ns() - t0) / 1e9;
+    double cpu = (double)(thread_cpu_ns() - cpu0);
     uint64_t in = 0, out = 0;
     long total = 0;
     for (int i = 0; i < nconn; i++) {
@@ -263,10 +275,11 @@ static void run(const char *name, char op, int nconn, long frames, size_t payloa
         in += (uint64_t)cl[i].frames * (4 + 1 + 4 + payload);
     }
     printf("net_echo %-8s conns=%d frames=%ld req_bytes=%zu resp_bytes=%lld  %10.0f req/s  "
-           "in %8.1f MB/s  out %8.1f MB/s  (%.2f s)\n",
+           "in %8.1f MB/s  out %8.1f MB/s  (%.2f s; server thread %.0f ns/req, %.0f%% cpu)\n",
            name, nconn, total, 4 + 1 + 4 + payload,
            (long long)(out / (uint64_t)(total ? total : 1)), (double)total / secs,
-           (double)in / secs / 1e6, (double)out / secs / 1e6, secs);
+           (double)in / secs / 1e6, (double)out / secs / 1e6, secs, cpu / (double)total,
+           cpu / 1e7 / secs);
     fflush(stdout);
     free(cl);
     uv_run(&b.loop, UV_RUN_DEFAULT);

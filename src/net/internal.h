@@ -186,6 +186,7 @@ struct sl_server {
     size_t rpool_bytes;
     sl_req *req_pool;
     uint32_t req_pool_n;
+    int64_t req_pool_bytes;
 
     sl_ipcount **ipbuckets;
     uint32_t ipbuckets_n;

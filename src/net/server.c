@@ -18,12 +18,13 @@
 #include "base/mem.h"
 #include "net/internal.h"
 
-#define RPOOL_MAX_BYTES   (4u << 20) /* idle read buffers kept for reuse */
-#define REQ_POOL_MAX      1024       /* idle request slots kept for reuse */
-#define REQ_POOL_BUF_KEEP 65536      /* response buffer capacity kept in a slot */
-#define ACCEPT_BATCH      64
-#define ACCEPT_RETRY_MS   100
-#define LOG_LINES_PER_SEC 20
+#define RPOOL_MAX_BYTES    (4u << 20) /* idle read buffers kept for reuse */
+#define REQ_POOL_MAX       1024       /* idle request slots kept for reuse */
+#define REQ_POOL_BUF_KEEP  65536      /* response buffer capacity kept in a slot */
+#define REQ_POOL_MAX_BYTES (4 << 20)  /* idle slots and their buffers together */
+#define ACCEPT_BATCH       64
+#define ACCEPT_RETRY_MS    100
+#define LOG_LINES_PER_SEC  20
 
 void sl_server_config_default(sl_server_config *cfg)
 {
@@ -350,9 +351,11 @@ sl_req *sl_net_req_get(sl_server *s)
 {
     sl_req *r = s->req_pool;
     if (r) {
+        int64_t bytes = (int64_t)sizeof *r + buf_bytes(&r->resp);
         s->req_pool = r->next_free;
         s->req_pool_n--;
-        s->stats.pool_bytes -= (int64_t)sizeof *r + buf_bytes(&r->resp);
+        s->req_pool_bytes -= bytes;
+        s->stats.pool_bytes -= bytes;
     } else {
         r = SL_NEW(sl_req);
         sl_buf_init(&r->resp);
@@ -368,21 +371,27 @@ sl_req *sl_net_req_get(sl_server *s)
 void sl_net_req_put(sl_server *s, sl_req *r)
 {
     sl_buf_reset(&r->resp);
-    if (s->req_pool_n >= REQ_POOL_MAX || s->closing) {
-        s->stats.mem_bytes -= (int64_t)sizeof *r + buf_bytes(&r->resp);
-        sl_buf_fini(&r->resp);
-        sl_free(r);
-        return;
-    }
-    if (r->resp.cap > REQ_POOL_BUF_KEEP || r->resp.splice_cap > 64) {
+    if (r->resp.cap > REQ_POOL_BUF_KEEP || r->resp.splice_cap > 64 ||
+        s->req_pool_bytes + buf_bytes(&r->resp) > REQ_POOL_MAX_BYTES) {
+        /* Response buffers travel back to the broker's encoder on the next
+         * swap; keep the common small ones warm, not every rare big one. */
         s->stats.mem_bytes -= buf_bytes(&r->resp);
         sl_buf_fini(&r->resp);
         sl_buf_init(&r->resp);
     }
+    int64_t bytes = (int64_t)sizeof *r + buf_bytes(&r->resp);
+    if (s->req_pool_n >= REQ_POOL_MAX || s->closing ||
+        s->req_pool_bytes + bytes > REQ_POOL_MAX_BYTES) {
+        s->stats.mem_bytes -= bytes;
+        sl_buf_fini(&r->resp);
+        sl_free(r);
+        return;
+    }
     r->next_free = s->req_pool;
     s->req_pool = r;
     s->req_pool_n++;
-    s->stats.pool_bytes += (int64_t)sizeof *r + buf_bytes(&r->resp);
+    s->req_pool_bytes += bytes;
+    s->stats.pool_bytes += bytes;
 }
 
 void sl_net_mem_buf_delta(sl_server *s, const sl_buf *before, const sl_buf *after)
@@ -413,6 +422,7 @@ static void pools_free(sl_server *s)
         sl_free(r);
     }
     s->req_pool_n = 0;
+    s->req_pool_bytes = 0;
 }
 
 /* ---- server lifecycle ---------------------------------------------------- */
