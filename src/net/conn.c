@@ -325,6 +325,14 @@ static void conn_advance(sl_conn *c, int64_t n)
             conn_pop(c);
             continue;
         }
+        int64_t whole = 4 + sl_buf_total(&r->resp);
+        if (c->wr_seg == 0 && c->wr_off == 0 && n >= whole) {
+            /* the common case: a write took whole responses */
+            n -= whole;
+            c->unsent_bytes -= whole;
+            conn_pop(c);
+            continue;
+        }
         const uint8_t *m;
         const sl_splice *sp;
         int64_t left = resp_seg(r, c->wr_seg, &m, &sp) - c->wr_off;
