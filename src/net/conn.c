@@ -255,7 +255,6 @@ static int conn_complete(sl_conn *c, sl_req_id id, sl_buf *resp, int state)
         if (c->npending == 0 && (c->flags & SL_CONN_HANDLE_CLOSED)) conn_free(c);
         return SL_ERR_CLOSED;
     }
-    int rc = 0;
     if (state == SL_REQ_DONE) {
         int64_t total = sl_buf_total(resp);
         if (total > INT32_MAX) {
@@ -279,7 +278,7 @@ static int conn_complete(sl_conn *c, sl_req_id id, sl_buf *resp, int state)
     /* Only the head can unblock the writer; a later response waits for it. */
     if (id == c->head_id) conn_want_flush(c);
     conn_maybe_resume(c);
-    return rc;
+    return 0;
 }
 
 int sl_conn_respond(sl_conn *c, sl_req_id id, sl_buf *resp)

@@ -51,7 +51,18 @@ typedef struct held_req {
     sl_conn *c;
     sl_req_id id;
     uint32_t seq;
+    const uint8_t *frame; /* must stay valid until completion */
+    size_t len;
+    uint32_t sum; /* checksum of the frame when it arrived */
 } held_req;
+
+static uint32_t frame_sum(const uint8_t *p, size_t n)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 16777619u;
+    return h;
+}
 
 typedef struct delayed {
     uv_timer_t t;
@@ -141,7 +152,7 @@ static void h_on_request(void *ctx, sl_conn *c, sl_req_id id, const uint8_t *f, 
         break;
     case 'H':
         assert_true(h->nheld < H_MAX_HELD);
-        h->held[h->nheld++] = (held_req){c, id, seq};
+        h->held[h->nheld++] = (held_req){c, id, seq, f, len, frame_sum(f, len)};
         break;
     case 'B': {
         assert_true(alen >= 4);
@@ -291,9 +302,23 @@ static H_UNUSED void harness_release(harness *h)
     memcpy(held, h->held, sizeof held[0] * (size_t)n);
     h->nheld = 0;
     for (int i = 0; i < n; i++) {
+        /* the frame is still intact however much was read since */
+        if (sl_conn_is_open(held[i].c))
+            assert_int_equal(frame_sum(held[i].frame, held[i].len), held[i].sum);
         sl_buf_put_i32(&h->out, (int32_t)held[i].seq);
         h->late_rc = sl_conn_respond(held[i].c, held[i].id, &h->out);
     }
+}
+
+/* Frees the harness once its server has closed. */
+static H_UNUSED void harness_destroy(harness *h)
+{
+    uv_close((uv_handle_t *)&h->tick, NULL);
+    uv_run(&h->loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&h->loop), 0);
+    sl_buf_fini(&h->out);
+    sl_fileref_unref(h->file);
+    free(h);
 }
 
 static H_UNUSED void harness_free(harness *h)
@@ -301,12 +326,7 @@ static H_UNUSED void harness_free(harness *h)
     sl_server_close(h->srv, on_server_closed);
     harness_release(h);
     PUMP_UNTIL(h, h->server_closed && h->ndelayed == 0);
-    uv_close((uv_handle_t *)&h->tick, NULL);
-    uv_run(&h->loop, UV_RUN_DEFAULT);
-    assert_int_equal(uv_loop_close(&h->loop), 0);
-    sl_buf_fini(&h->out);
-    sl_fileref_unref(h->file);
-    free(h);
+    harness_destroy(h);
 }
 
 /* ---- clients ---------------------------------------------------------------- */
