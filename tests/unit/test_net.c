@@ -505,6 +505,119 @@ static void test_held_frames_and_cork(void **state)
     harness_free(h);
 }
 
+/* Random streams: several connections, frames of random sizes (some above
+ * the read chunk), random op mix (echo, delayed, no response), written in
+ * random pieces while responses are read concurrently; every response must
+ * arrive complete and in order. Deterministic seed. */
+typedef struct rstream {
+    int fd;
+    sl_buf out;
+    size_t sent;
+    uint32_t *expect_seq; /* responses expected, in order */
+    uint32_t *expect_len;
+    uint32_t nexpect, ngot;
+    uint8_t *in;
+    size_t in_len, in_cap;
+} rstream;
+
+static uint64_t rnd_state = 0x9E3779B97F4A7C15ull;
+static uint32_t rnd(uint32_t n)
+{
+    rnd_state ^= rnd_state << 13;
+    rnd_state ^= rnd_state >> 7;
+    rnd_state ^= rnd_state << 17;
+    return (uint32_t)(rnd_state % n);
+}
+
+static void rstream_parse(rstream *r)
+{
+    size_t off = 0;
+    while (r->in_len - off >= 8) {
+        uint32_t size = sl_load_be32(r->in + off);
+        if (r->in_len - off < 4 + (size_t)size) break;
+        assert_true(r->ngot < r->nexpect);
+        assert_int_equal(sl_load_be32(r->in + off + 4), r->expect_seq[r->ngot]);
+        assert_int_equal(size - 4, r->expect_len[r->ngot]);
+        check_pattern(r->in + off + 8, size - 4, r->expect_seq[r->ngot], 0);
+        r->ngot++;
+        off += 4 + size;
+    }
+    memmove(r->in, r->in + off, r->in_len - off);
+    r->in_len -= off;
+}
+
+static void test_random_streams(void **state)
+{
+    (void)state;
+    sl_server_config cfg = default_cfg();
+    cfg.queued_max_requests = 20;
+    cfg.queued_max_response_bytes = 256 * 1024;
+    harness *h = harness_new(&cfg);
+    enum { NS = 3, NF = 1500 };
+    rstream rs[NS];
+    for (int k = 0; k < NS; k++) {
+        rstream *r = &rs[k];
+        memset(r, 0, sizeof *r);
+        r->fd = cli_connect(h->port);
+        sl_buf_init(&r->out);
+        r->expect_seq = calloc(NF, sizeof *r->expect_seq);
+        r->expect_len = calloc(NF, sizeof *r->expect_len);
+        r->in_cap = 1 << 20;
+        r->in = malloc(r->in_cap);
+        for (uint32_t i = 0; i < NF; i++) {
+            uint32_t dice = rnd(100);
+            if (dice < 10) {
+                req_u32s(&r->out, 'N', i, 0);
+                continue;
+            }
+            if (dice < 15) {
+                req_u32s(&r->out, 'D', i, 1, rnd(3));
+                r->expect_seq[r->nexpect] = i;
+                r->expect_len[r->nexpect++] = 0;
+                continue;
+            }
+            uint32_t n = dice < 70 ? rnd(100) : dice < 97 ? 100 + rnd(3000) : 60000 + rnd(90000);
+            req_echo(&r->out, i, n);
+            r->expect_seq[r->nexpect] = i;
+            r->expect_len[r->nexpect++] = n;
+        }
+    }
+    int64_t dl = sl_mono_ms() + H_DEADLINE_MS;
+    for (;;) {
+        int done = 1;
+        for (int k = 0; k < NS; k++) {
+            rstream *r = &rs[k];
+            if (r->sent < r->out.len) {
+                size_t left = r->out.len - r->sent;
+                uint32_t pick = rnd(4);
+                size_t n = pick == 0 ? 1 + rnd(8) : pick == 1 ? 1 + rnd(500) : 1 + rnd(70000);
+                if (n > left) n = left;
+                ssize_t w = send(r->fd, r->out.data + r->sent, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+                if (w > 0) r->sent += (size_t)w;
+            }
+            ssize_t got = recv(r->fd, r->in + r->in_len, r->in_cap - r->in_len, MSG_DONTWAIT);
+            if (got == 0) fail_msg("server closed stream %d", k);
+            if (got > 0) {
+                r->in_len += (size_t)got;
+                rstream_parse(r);
+            }
+            if (r->ngot < r->nexpect) done = 0;
+        }
+        if (done) break;
+        if (sl_mono_ms() > dl) fail_msg("random streams timed out");
+        uv_run(&h->loop, UV_RUN_NOWAIT);
+    }
+    for (int k = 0; k < NS; k++) {
+        close(rs[k].fd);
+        sl_buf_fini(&rs[k].out);
+        free(rs[k].expect_seq);
+        free(rs[k].expect_len);
+        free(rs[k].in);
+    }
+    assert_int_equal(stats(h)->requests, NS * NF);
+    harness_free(h);
+}
+
 static void test_config_check(void **state)
 {
     (void)state;
@@ -550,6 +663,7 @@ int main(void)
         cmocka_unit_test(test_close_from_handler_and_bad_ids),
         cmocka_unit_test(test_late_respond_after_close),
         cmocka_unit_test(test_held_frames_and_cork),
+        cmocka_unit_test(test_random_streams),
         cmocka_unit_test(test_config_check),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
