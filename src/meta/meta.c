@@ -196,6 +196,8 @@ static void fire_ready(sl_meta *m, int status)
         SL_INFO("meta", "metadata ready node.id=%d cluster.id=%s offset=%lld topics=%zu",
                 (int)m->node_id, m->cluster_id, (long long)sl_meta_image_offset(m->img),
                 sl_meta_topic_count(m->img));
+    else if (status == SL_ERR_CLOSED)
+        SL_INFO("meta", "metadata log closed before it was ready");
     else
         SL_ERROR("meta", "metadata log failed to start: %s", sl_err_str(status));
     if (m->ready_cb) m->ready_cb(m->ready_arg, status);
@@ -277,7 +279,7 @@ static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void *
     }
     sl_arena_reset(&m->arena);
     sl_meta_record rec;
-    int rc = sl_meta_record_decode(buf->base, buf->len, &m->arena, &rec);
+    int rc = sl_meta_record_decode_entry(buf->base, buf->len, &m->arena, &rec);
     if (rc) {
         /* Applying later records on top of one we could not read would build
          * an image no other replica has: stop here, loudly. */
@@ -445,6 +447,7 @@ static int pending_set_record(pending *p, const sl_meta_record *rec)
     sl_buf_init(&b);
     int rc = sl_meta_record_encode(rec, &b);
     if (rc == 0) {
+        sl_meta_record_pad(&b);
         p->buf.base = raft_malloc(b.len);
         if (!p->buf.base)
             rc = SL_ERR_NOMEM;

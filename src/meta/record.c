@@ -54,6 +54,11 @@
  * Semantic checks (does the topic exist, is the leader a replica, ...) are
  * the image's job at apply time (image.c).
  *
+ * In the metadata log one Raft entry holds one record followed by 0-7 zero
+ * bytes, so that the entry length is a multiple of 8: libraft 0.15 pads entry
+ * data to 8 bytes when it writes a segment but not when it reads one back,
+ * so an entry of any other length is lost or breaks the next load.
+ *
  * Versioning: a change to a body adds a new version of that type; readers
  * keep decoding all older versions. New kinds of change get a new type.
  */
@@ -364,7 +369,7 @@ int sl_meta_decode_topic_body(sl_reader *r, sl_arena *arena, sl_meta_record *out
     return r->err;
 }
 
-int sl_meta_record_decode(const void *data, size_t len, sl_arena *arena, sl_meta_record *out)
+static int decode(const void *data, size_t len, sl_arena *arena, sl_meta_record *out, size_t *used)
 {
     sl_reader r;
     sl_reader_init(&r, data, len);
@@ -385,6 +390,7 @@ int sl_meta_record_decode(const void *data, size_t len, sl_arena *arena, sl_meta
             out->type = SL_META_REC_SKIP;
             out->version = version;
             out->flags = flags;
+            *used = len; /* the body is opaque: all of it */
             return 0;
         }
         return SL_ERR_UNSUPPORTED_VERSION;
@@ -444,6 +450,31 @@ int sl_meta_record_decode(const void *data, size_t len, sl_arena *arena, sl_meta
         break;
     }
     if (r.err) return r.err;
-    if (sl_reader_left(&r) != 0) return SL_ERR_DECODE;
+    *used = sl_reader_offset(&r);
     return 0;
+}
+
+int sl_meta_record_decode(const void *data, size_t len, sl_arena *arena, sl_meta_record *out)
+{
+    size_t used;
+    int rc = decode(data, len, arena, out, &used);
+    if (rc == 0 && used != len) rc = SL_ERR_DECODE;
+    return rc;
+}
+
+int sl_meta_record_decode_entry(const void *data, size_t len, sl_arena *arena, sl_meta_record *out)
+{
+    size_t used;
+    int rc = decode(data, len, arena, out, &used);
+    if (rc) return rc;
+    if (len % 8 != 0 || len - used >= 8) return SL_ERR_DECODE;
+    for (size_t i = used; i < len; i++)
+        if (((const uint8_t *)data)[i] != 0) return SL_ERR_DECODE;
+    return 0;
+}
+
+void sl_meta_record_pad(sl_buf *out)
+{
+    static const uint8_t zeros[8];
+    sl_buf_put(out, zeros, (8 - out->len % 8) % 8);
 }

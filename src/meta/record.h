@@ -150,6 +150,13 @@ int sl_meta_record_encode(const sl_meta_record *rec, sl_buf *out);
  * decodes as type SL_META_REC_SKIP. */
 int sl_meta_record_decode(const void *data, size_t len, sl_arena *arena, sl_meta_record *out);
 
+/* Decodes a metadata log entry: one record followed by zero padding up to
+ * a multiple of 8 bytes (see record.c). Same errors as above; bad padding
+ * is SL_ERR_DECODE. */
+int sl_meta_record_decode_entry(const void *data, size_t len, sl_arena *arena, sl_meta_record *out);
+/* Appends the zero padding that makes `out` a valid entry. */
+void sl_meta_record_pad(sl_buf *out);
+
 /* The partition list and configs of a TOPIC record body, shared by the
  * snapshot format (image.c). */
 void sl_meta_encode_topic_body(sl_buf *out, const sl_meta_record *rec);

@@ -25,8 +25,8 @@ static void test_crc32c_check_value(void **state)
         uint32_t a = sl_crc32c(big + off, sizeof big - off);
         assert_int_equal(a, sl_crc32c_sw(0, big + off, sizeof big - off));
         /* extending in two parts equals one pass */
-        uint32_t b = sl_crc32c_extend(sl_crc32c(big + off, 100), big + off + 100,
-                                      sizeof big - off - 100);
+        uint32_t b =
+            sl_crc32c_extend(sl_crc32c(big + off, 100), big + off + 100, sizeof big - off - 100);
         assert_int_equal(a, b);
     }
 }

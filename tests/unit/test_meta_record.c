@@ -284,6 +284,46 @@ static void test_unknown_and_malformed(void **state)
     sl_arena_fini(&arena);
 }
 
+/* Raft entries carry a record plus zero padding to a multiple of 8 bytes. */
+static void test_entry_padding(void **state)
+{
+    (void)state;
+    sl_meta_record recs[16];
+    size_t n = sample_records(recs);
+    sl_buf a;
+    sl_buf_init(&a);
+    sl_arena arena;
+    sl_arena_init(&arena, 1024, 0);
+    size_t unpadded = 0;
+    for (size_t i = 0; i < n; i++) {
+        encode(&recs[i], &a);
+        size_t len = a.len;
+        unpadded += len % 8 != 0;
+        sl_meta_record_pad(&a);
+        assert_int_equal(a.len % 8, 0);
+        assert_true(a.len - len < 8);
+        sl_meta_record d;
+        assert_int_equal(sl_meta_record_decode_entry(a.data, a.len, &arena, &d), 0);
+        assert_int_equal(d.type, recs[i].type);
+        if (a.len != len) {
+            /* the strict decoder refuses the padding; a non-zero pad byte or
+             * a length that is not a multiple of 8 is refused by both */
+            assert_int_equal(sl_meta_record_decode(a.data, a.len, &arena, &d), SL_ERR_DECODE);
+            a.data[a.len - 1] = 1;
+            assert_int_equal(sl_meta_record_decode_entry(a.data, a.len, &arena, &d), SL_ERR_DECODE);
+            a.data[a.len - 1] = 0;
+            assert_int_not_equal(sl_meta_record_decode_entry(a.data, a.len - 1, &arena, &d), 0);
+        }
+        /* eight more zero bytes are not padding */
+        sl_buf_put(&a, "\0\0\0\0\0\0\0\0", 8);
+        assert_int_equal(sl_meta_record_decode_entry(a.data, a.len, &arena, &d), SL_ERR_DECODE);
+        sl_arena_reset(&arena);
+    }
+    assert_true(unpadded > 0); /* the test exercised real padding */
+    sl_arena_fini(&arena);
+    sl_buf_fini(&a);
+}
+
 static void test_topic_names(void **state)
 {
     (void)state;
@@ -638,6 +678,7 @@ int main(void)
         cmocka_unit_test(test_roundtrip_every_type),
         cmocka_unit_test(test_truncated_and_trailing),
         cmocka_unit_test(test_unknown_and_malformed),
+        cmocka_unit_test(test_entry_padding),
         cmocka_unit_test(test_topic_names),
         cmocka_unit_test(test_uuid_text),
         cmocka_unit_test(test_image_apply_and_checks),
