@@ -665,7 +665,9 @@ static void test_snapshot_roundtrip(void **state)
         assert_int_not_equal(sl_meta_image_decode(b.data, len, &x), 0);
     }
     b.data[4] = 2;
-    assert_int_equal(sl_meta_image_decode(b.data, b.len, &back), SL_ERR_UNSUPPORTED_VERSION);
+    sl_meta_image *newer = NULL;
+    assert_int_equal(sl_meta_image_decode(b.data, b.len, &newer), SL_ERR_UNSUPPORTED_VERSION);
+    assert_null(newer);
 
     sl_buf_fini(&b);
     sl_meta_image_free(back);
