@@ -1188,3 +1188,22 @@ int sl_meta_alloc_producer_ids(sl_meta *m, int32_t count, sl_meta_pid_cb cb, voi
     kick_start(m);
     return 0;
 }
+
+int sl_meta_propose_raw(sl_meta *m, const void *data, size_t len, sl_meta_cb cb, void *arg)
+{
+    int rc = can_propose(m);
+    if (rc) return rc;
+    size_t padded = (len + 7) / 8 * 8;
+    pending *p = pending_new(m, P_PLAIN, arg);
+    p->cb.plain = cb;
+    p->buf.base = raft_malloc(padded ? padded : 8);
+    if (!p->buf.base) {
+        sl_free(p);
+        return SL_ERR_NOMEM;
+    }
+    memset(p->buf.base, 0, padded ? padded : 8);
+    memcpy(p->buf.base, data, len);
+    p->buf.len = padded ? padded : 8;
+    enqueue(m, p);
+    return 0;
+}

@@ -155,6 +155,11 @@ int sl_meta_alter_broker_config(sl_meta *m, int32_t node_id, const sl_config_kv 
  * for this broker. Blocks never overlap, across restarts too. */
 int sl_meta_alloc_producer_ids(sl_meta *m, int32_t count, sl_meta_pid_cb cb, void *arg);
 
+/* Proposes `len` raw bytes as one log entry (zero-padded to 8 bytes), for
+ * tests of how replicas treat records they cannot read. Not for production
+ * use: nothing is validated. */
+int sl_meta_propose_raw(sl_meta *m, const void *data, size_t len, sl_meta_cb cb, void *arg);
+
 /* ---- meta.properties -------------------------------------------------------- */
 
 typedef struct sl_meta_props {

@@ -771,6 +771,37 @@ static void test_close_from_callback_and_pending(void **state)
     assert_int_equal(f->ready_status, SL_ERR_CLOSED);
 }
 
+/* A record this build cannot read (from a newer sluice) stops the image at
+ * the record before it, refuses proposals, and fails the next startup with
+ * a clear error; an unknown record marked ignorable is skipped. */
+static void test_unreadable_record(void **state)
+{
+    fixture *f = *state;
+    open_ok(f, 1);
+    assert_int_equal(create_topic(f, "before", 1, NULL, 0), 0);
+    const uint8_t ignorable[] = {1, 200, 1, SL_META_RECORD_IGNORABLE, 7, 7, 7};
+    result r = {0};
+    assert_int_equal(
+        wait_plain(f, sl_meta_propose_raw(f->m, ignorable, sizeof ignorable, on_done, &r), &r), 0);
+    assert_true(sl_meta_is_ready(f->m));
+    const uint8_t newer[] = {1, 200, 1, 0, 7, 7, 7};
+    result r2 = {0};
+    assert_int_equal(
+        wait_plain(f, sl_meta_propose_raw(f->m, newer, sizeof newer, on_done, &r2), &r2),
+        SL_ERR_UNSUPPORTED_VERSION);
+    assert_false(sl_meta_is_ready(f->m));
+    result r3 = {0};
+    assert_int_equal(sl_meta_create_topic(f->m, "after", 1, 1, NULL, 0, on_topic, &r3),
+                     SL_ERR_UNSUPPORTED_VERSION);
+    close_meta(f);
+
+    sl_meta_config cfg = base_config(f, 1);
+    assert_int_equal(open_cfg(f, &cfg), SL_ERR_UNSUPPORTED_VERSION);
+    /* the image holds everything before the unreadable record */
+    assert_non_null(topic(f, "before"));
+    close_meta(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -784,6 +815,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_given_cluster_id, setup, teardown),
         cmocka_unit_test_setup_teardown(test_listener_events, setup, teardown),
         cmocka_unit_test_setup_teardown(test_close_from_callback_and_pending, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unreadable_record, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
