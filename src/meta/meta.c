@@ -46,6 +46,7 @@
 #include <dirent.h>
 
 #include "base/arena.h"
+#include "base/clock.h"
 #include "base/log.h"
 #include "base/mem.h"
 
@@ -92,8 +93,9 @@ struct sl_meta {
     void *ready_arg;
     bool ready_fired;
     bool ready;
-    bool loaded; /* replay done: applies now produce events */
-    int fatal;   /* sticky: the log holds a record this build cannot apply */
+    bool loaded;     /* replay done: applies now produce events */
+    int fatal;       /* sticky: the log holds a record this build cannot apply */
+    int64_t open_ns; /* for startup timing in the logs */
     int startup_err;
 
     bool closing;
@@ -193,9 +195,9 @@ static void fire_ready(sl_meta *m, int status)
     m->ready_fired = true;
     m->ready = status == 0;
     if (status == 0)
-        SL_INFO("meta", "metadata ready node.id=%d cluster.id=%s offset=%lld topics=%zu",
+        SL_INFO("meta", "metadata ready node.id=%d cluster.id=%s offset=%lld topics=%zu in %.1f ms",
                 (int)m->node_id, m->cluster_id, (long long)sl_meta_image_offset(m->img),
-                sl_meta_topic_count(m->img));
+                sl_meta_topic_count(m->img), (double)(sl_mono_ns() - m->open_ns) / 1e6);
     else if (status == SL_ERR_CLOSED)
         SL_INFO("meta", "metadata log closed before it was ready");
     else
@@ -558,6 +560,7 @@ static void barrier_cb(struct raft_barrier *req, int status)
         return;
     }
     m->loaded = true;
+    SL_DEBUG("meta", "log replayed %.1f ms after open", (double)(sl_mono_ns() - m->open_ns) / 1e6);
     fire_loaded(m);
     if (m->closing) {
         fire_ready(m, SL_ERR_CLOSED);
@@ -692,6 +695,7 @@ int sl_meta_open(uv_loop_t *loop, const sl_meta_config *cfg, sl_meta **out)
 
     pthread_once(&heap_once, heap_init);
     sl_meta *m = SL_NEW(sl_meta);
+    m->open_ns = sl_mono_ns();
     m->loop = loop;
     m->node_id = cfg->node_id;
     m->host = sl_strdup(cfg->advertised_host);
@@ -733,7 +737,9 @@ int sl_meta_open(uv_loop_t *loop, const sl_meta_config *cfg, sl_meta **out)
     char address[SL_META_MAX_HOST + 16];
     snprintf(address, sizeof address, "%s:%d", m->host, (int)m->port);
     raft_id rid = (raft_id)m->node_id + 1; /* raft ids start at 1, Kafka's at 0 */
+    int64_t t_init = sl_mono_ns();
     rv = raft_init(&m->raft, &m->io, &m->fsm, rid, address);
+    SL_DEBUG("meta", "raft_init took %.1f ms", (double)(sl_mono_ns() - t_init) / 1e6);
     if (rv != 0) {
         SL_ERROR("meta", "cannot start the metadata log in %s: %s", raft_dir,
                  raft_errmsg(&m->raft));
@@ -766,7 +772,10 @@ int sl_meta_open(uv_loop_t *loop, const sl_meta_config *cfg, sl_meta **out)
         kick_start(m);
         return 0;
     }
+    int64_t t_start = sl_mono_ns();
     rv = raft_start(&m->raft);
+    SL_DEBUG("meta", "raft_start (load + replay) took %.1f ms, last index %llu",
+             (double)(sl_mono_ns() - t_start) / 1e6, (unsigned long long)raft_last_index(&m->raft));
     if (rv != 0) {
         SL_ERROR("meta", "cannot load the metadata log in %s: %s", raft_dir, raft_errmsg(&m->raft));
         m->startup_err = m->fatal ? m->fatal : map_raft_err(rv);
