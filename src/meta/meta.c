@@ -79,7 +79,24 @@ struct sl_meta {
     struct raft_fsm fsm;
     struct raft_uv_transport transport;
     struct raft_barrier barrier;
-    uv_idle_t kick;
+    uv_idle_t kick; /* deferred work on `loop` (proposals, close) */
+
+    /* libraft runs on a private loop driven from `loop`, so raft_init (which
+     * blocks on io_destroy) can run on a worker thread before anyone else
+     * touches that loop. */
+    uv_loop_t rloop;
+    uv_poll_t rpoll;   /* on `loop`: rloop's backend fd is readable */
+    uv_timer_t rtimer; /* on `loop`: rloop's next timeout */
+    uv_work_t init_work;
+    int init_rv;
+    raft_id rid;
+    char address[SL_META_MAX_HOST + 16];
+    char raft_dir[PATH_MAX];
+    bool initing;     /* raft_init running on a worker thread */
+    bool raft_inited; /* raft_init succeeded: raft_close is owed */
+    bool raft_closed; /* raft closed and its io released */
+    bool tearing;
+    int main_open; /* handles on `loop` still to be closed at teardown */
 
     sl_meta_image *img;
     sl_arena arena; /* decoded record being applied */
@@ -93,8 +110,9 @@ struct sl_meta {
     void *ready_arg;
     bool ready_fired;
     bool ready;
-    bool loaded;     /* replay done: applies now produce events */
-    int fatal;       /* sticky: the log holds a record this build cannot apply */
+    bool loaded; /* replay done: applies now produce events */
+    int fatal;   /* sticky: the log holds a record this build cannot apply */
+    unsigned snapshot_threshold, snapshot_trailing;
     int64_t open_ns; /* for startup timing in the logs */
     int startup_err;
 
@@ -494,11 +512,14 @@ static void start_pid(sl_meta *m)
 }
 
 static void on_raft_closed(struct raft *r);
+static void rearm(sl_meta *m);
+static void rtimer_cb(uv_timer_t *h);
 
 static void kick_cb(uv_idle_t *h)
 {
     sl_meta *m = h->data;
     uv_idle_stop(h);
+    if (m->tearing) return;
     if (m->closing) {
         while (m->q_head) {
             pending *p = m->q_head;
@@ -512,10 +533,12 @@ static void kick_cb(uv_idle_t *h)
             complete(p, SL_ERR_CLOSED);
         }
         m->pid_tail = NULL;
-        if (!m->raft_closing) {
+        if (m->initing) return; /* init_done_cb kicks again */
+        if (m->raft_inited && !m->raft_closing) {
             m->raft_closing = true;
             raft_close(&m->raft, on_raft_closed);
         }
+        rearm(m);
         return;
     }
     if (m->startup_err) {
@@ -529,12 +552,55 @@ static void kick_cb(uv_idle_t *h)
         submit(m, p);
     }
     start_pid(m);
+    rearm(m);
 }
 
 static void kick_start(sl_meta *m)
 {
-    if (!uv_is_active((uv_handle_t *)&m->kick) && !uv_is_closing((uv_handle_t *)&m->kick))
-        uv_idle_start(&m->kick, kick_cb);
+    if (!m->tearing && !uv_is_active((uv_handle_t *)&m->kick)) uv_idle_start(&m->kick, kick_cb);
+}
+
+/* ---- driving the private loop ----------------------------------------------- */
+
+static void teardown(sl_meta *m);
+
+/* Runs what is ready on rloop. Only from callbacks of `loop`, never from
+ * inside rloop (uv_run does not nest). */
+static void drive(sl_meta *m)
+{
+    if (!m->tearing) uv_run(&m->rloop, UV_RUN_NOWAIT);
+}
+
+/* Re-arms the timer for rloop's next deadline, or finishes a close. */
+static void rearm(sl_meta *m)
+{
+    if (m->tearing) return;
+    bool alive = uv_loop_alive(&m->rloop);
+    if (m->closing && !m->initing && (m->raft_closed || !m->raft_inited) && !alive) {
+        teardown(m);
+        return;
+    }
+    int t = alive ? uv_backend_timeout(&m->rloop) : -1;
+    if (t < 0)
+        uv_timer_stop(&m->rtimer);
+    else
+        uv_timer_start(&m->rtimer, rtimer_cb, (uint64_t)t, 0);
+}
+
+static void rtimer_cb(uv_timer_t *h)
+{
+    sl_meta *m = h->data;
+    drive(m);
+    rearm(m);
+}
+
+static void rpoll_cb(uv_poll_t *h, int status, int events)
+{
+    (void)status;
+    (void)events;
+    sl_meta *m = h->data;
+    drive(m);
+    rearm(m);
 }
 
 /* ---- startup -------------------------------------------------------------- */
@@ -678,6 +744,80 @@ static void meta_free(sl_meta *m)
     sl_free(m);
 }
 
+/* Worker thread: nothing else touches rloop or the raft instance yet. */
+static void init_work_cb(uv_work_t *w)
+{
+    sl_meta *m = w->data;
+    int64_t t0 = sl_mono_ns();
+    m->init_rv = raft_init(&m->raft, &m->io, &m->fsm, m->rid, m->address);
+    SL_DEBUG("meta", "raft_init took %.1f ms (worker thread)", (double)(sl_mono_ns() - t0) / 1e6);
+}
+
+static int start_raft(sl_meta *m)
+{
+    struct raft_configuration conf;
+    raft_configuration_init(&conf);
+    int rv = raft_configuration_add(&conf, m->rid, m->address, RAFT_VOTER);
+    if (rv == 0) {
+        rv = raft_bootstrap(&m->raft, &conf);
+        if (rv == RAFT_CANTBOOTSTRAP)
+            rv = 0; /* not a fresh directory: the log has its configuration */
+    }
+    raft_configuration_close(&conf);
+    if (rv != 0) {
+        SL_ERROR("meta", "cannot bootstrap the metadata log in %s: %s", m->raft_dir,
+                 raft_errmsg(&m->raft));
+        return map_raft_err(rv);
+    }
+    int64_t t0 = sl_mono_ns();
+    rv = raft_start(&m->raft);
+    SL_DEBUG("meta", "raft_start (load + replay) took %.1f ms, last index %llu",
+             (double)(sl_mono_ns() - t0) / 1e6, (unsigned long long)raft_last_index(&m->raft));
+    if (rv != 0) {
+        SL_ERROR("meta", "cannot load the metadata log in %s: %s", m->raft_dir,
+                 raft_errmsg(&m->raft));
+        return m->fatal ? m->fatal : map_raft_err(rv);
+    }
+    if (raft_state(&m->raft) != RAFT_LEADER) {
+        SL_ERROR("meta",
+                 "the metadata log in %s has other voters; this build runs a single voter only",
+                 m->raft_dir);
+        return SL_ERR_NOT_LEADER;
+    }
+    /* Everything committed before now is applied once the barrier is. */
+    m->barrier.data = m;
+    rv = raft_barrier(&m->raft, &m->barrier, barrier_cb);
+    return map_raft_err(rv);
+}
+
+static void init_done_cb(uv_work_t *w, int status)
+{
+    sl_meta *m = w->data;
+    m->initing = false;
+    if (status != 0 || m->init_rv != 0) {
+        SL_ERROR("meta", "cannot start the metadata log in %s: %s", m->raft_dir,
+                 status ? uv_strerror(status) : raft_errmsg(&m->raft));
+        raft_uv_close(&m->io);
+        m->startup_err = m->init_rv == RAFT_NOMEM ? SL_ERR_NOMEM : SL_ERR_IO;
+        kick_start(m);
+        return;
+    }
+    m->raft_inited = true;
+    m->raft.data = m;
+    raft_set_snapshot_threshold(&m->raft, m->snapshot_threshold);
+    raft_set_snapshot_trailing(&m->raft, m->snapshot_trailing);
+    if (m->closing) {
+        kick_start(m);
+        return;
+    }
+    int rc = start_raft(m);
+    if (rc) {
+        m->startup_err = rc;
+        kick_start(m);
+    }
+    rearm(m);
+}
+
 int sl_meta_open(uv_loop_t *loop, const sl_meta_config *cfg, sl_meta **out)
 {
     *out = NULL;
@@ -688,11 +828,6 @@ int sl_meta_open(uv_loop_t *loop, const sl_meta_config *cfg, sl_meta **out)
         SL_ERROR("meta", "invalid metadata configuration (log dir, node.id, advertised host/port)");
         return SL_ERR_INVALID_CONFIG;
     }
-    char raft_dir[PATH_MAX];
-    if (snprintf(raft_dir, sizeof raft_dir, "%s/%s", cfg->log_dir, META_DIR) >=
-        (int)sizeof raft_dir)
-        return SL_ERR_INVALID_CONFIG;
-
     pthread_once(&heap_once, heap_init);
     sl_meta *m = SL_NEW(sl_meta);
     m->open_ns = sl_mono_ns();
@@ -703,121 +838,97 @@ int sl_meta_open(uv_loop_t *loop, const sl_meta_config *cfg, sl_meta **out)
     m->rack = cfg->rack ? sl_strdup(cfg->rack) : NULL;
     m->ready_cb = cfg->ready_cb;
     m->ready_arg = cfg->ready_arg;
+    m->snapshot_threshold = cfg->snapshot_threshold ? cfg->snapshot_threshold : 1024;
+    m->snapshot_trailing = cfg->snapshot_trailing ? cfg->snapshot_trailing : 128;
     sl_arena_init(&m->arena, 4096, 0);
 
-    int rc = ensure_dir(cfg->log_dir);
-    if (!rc) rc = load_identity(m, cfg, raft_dir);
-    if (!rc) rc = ensure_dir(raft_dir);
+    int rc = 0;
+    if (snprintf(m->raft_dir, sizeof m->raft_dir, "%s/%s", cfg->log_dir, META_DIR) >=
+        (int)sizeof m->raft_dir)
+        rc = SL_ERR_INVALID_CONFIG;
+    if (!rc) rc = ensure_dir(cfg->log_dir);
+    if (!rc) rc = load_identity(m, cfg, m->raft_dir);
+    if (!rc) rc = ensure_dir(m->raft_dir);
     if (rc) {
         meta_free(m);
         return rc;
     }
     m->img = sl_meta_image_new(m->cluster_id);
 
+    if (uv_loop_init(&m->rloop) != 0) {
+        meta_free(m);
+        return SL_ERR_IO;
+    }
     m->transport.init = tr_init;
     m->transport.listen = tr_listen;
     m->transport.connect = tr_connect;
     m->transport.close = tr_close;
-    int rv = raft_uv_init(&m->io, loop, raft_dir, &m->transport);
+    int rv = raft_uv_init(&m->io, &m->rloop, m->raft_dir, &m->transport);
     if (rv != 0) {
-        SL_ERROR("meta", "cannot use %s: %s", raft_dir, m->io.errmsg);
+        SL_ERROR("meta", "cannot use %s: %s", m->raft_dir, m->io.errmsg);
+        uv_loop_close(&m->rloop);
         meta_free(m);
         return SL_ERR_IO;
     }
     raft_uv_set_segment_size(&m->io, cfg->segment_size_bytes ? cfg->segment_size_bytes
                                                              : DEFAULT_SEGMENT_SIZE);
-
     m->fsm.version = 2;
     m->fsm.data = m;
     m->fsm.apply = fsm_apply;
     m->fsm.snapshot = fsm_snapshot;
     m->fsm.snapshot_finalize = fsm_snapshot_finalize;
     m->fsm.restore = fsm_restore;
-
-    char address[SL_META_MAX_HOST + 16];
-    snprintf(address, sizeof address, "%s:%d", m->host, (int)m->port);
-    raft_id rid = (raft_id)m->node_id + 1; /* raft ids start at 1, Kafka's at 0 */
-    int64_t t_init = sl_mono_ns();
-    rv = raft_init(&m->raft, &m->io, &m->fsm, rid, address);
-    SL_DEBUG("meta", "raft_init took %.1f ms", (double)(sl_mono_ns() - t_init) / 1e6);
-    if (rv != 0) {
-        SL_ERROR("meta", "cannot start the metadata log in %s: %s", raft_dir,
-                 raft_errmsg(&m->raft));
-        raft_uv_close(&m->io);
-        meta_free(m);
-        return rv == RAFT_NOMEM ? SL_ERR_NOMEM : SL_ERR_IO;
-    }
-    m->raft.data = m;
-    raft_set_snapshot_threshold(&m->raft, cfg->snapshot_threshold ? cfg->snapshot_threshold : 1024);
-    raft_set_snapshot_trailing(&m->raft, cfg->snapshot_trailing ? cfg->snapshot_trailing : 128);
+    snprintf(m->address, sizeof m->address, "%s:%d", m->host, (int)m->port);
+    m->rid = (raft_id)m->node_id + 1; /* raft ids start at 1, Kafka's at 0 */
 
     /* From here on failures are reported through ready_cb; the caller closes. */
     uv_idle_init(loop, &m->kick);
-    m->kick.data = m;
+    uv_timer_init(loop, &m->rtimer);
+    uv_poll_init(loop, &m->rpoll, uv_backend_fd(&m->rloop));
+    m->kick.data = m->rtimer.data = m->rpoll.data = m;
+    m->main_open = 3;
+    uv_poll_start(&m->rpoll, UV_READABLE, rpoll_cb);
+    m->init_work.data = m;
+    m->initing = true;
+    rv = uv_queue_work(loop, &m->init_work, init_work_cb, init_done_cb);
+    if (rv != 0) {
+        /* No worker: do it here. */
+        init_work_cb(&m->init_work);
+        init_done_cb(&m->init_work, 0);
+    }
     *out = m;
-
-    struct raft_configuration conf;
-    raft_configuration_init(&conf);
-    rv = raft_configuration_add(&conf, rid, address, RAFT_VOTER);
-    if (rv == 0) {
-        rv = raft_bootstrap(&m->raft, &conf);
-        if (rv == RAFT_CANTBOOTSTRAP)
-            rv = 0; /* not a fresh directory: the log has its configuration */
-    }
-    raft_configuration_close(&conf);
-    if (rv != 0) {
-        SL_ERROR("meta", "cannot bootstrap the metadata log in %s: %s", raft_dir,
-                 raft_errmsg(&m->raft));
-        m->startup_err = map_raft_err(rv);
-        kick_start(m);
-        return 0;
-    }
-    int64_t t_start = sl_mono_ns();
-    rv = raft_start(&m->raft);
-    SL_DEBUG("meta", "raft_start (load + replay) took %.1f ms, last index %llu",
-             (double)(sl_mono_ns() - t_start) / 1e6, (unsigned long long)raft_last_index(&m->raft));
-    if (rv != 0) {
-        SL_ERROR("meta", "cannot load the metadata log in %s: %s", raft_dir, raft_errmsg(&m->raft));
-        m->startup_err = m->fatal ? m->fatal : map_raft_err(rv);
-        kick_start(m);
-        return 0;
-    }
-    if (raft_state(&m->raft) != RAFT_LEADER) {
-        SL_ERROR("meta",
-                 "the metadata log in %s has other voters; this build runs a single "
-                 "voter only",
-                 raft_dir);
-        m->startup_err = SL_ERR_NOT_LEADER;
-        kick_start(m);
-        return 0;
-    }
-    /* Everything committed before now is applied once the barrier is. */
-    m->barrier.data = m;
-    rv = raft_barrier(&m->raft, &m->barrier, barrier_cb);
-    if (rv != 0) {
-        m->startup_err = map_raft_err(rv);
-        kick_start(m);
-    }
     return 0;
 }
 
 /* ---- shutdown ------------------------------------------------------------- */
 
-static void kick_closed_cb(uv_handle_t *h)
+static void main_closed_cb(uv_handle_t *h)
 {
     sl_meta *m = h->data;
-    fire_ready(m, SL_ERR_CLOSED);
+    if (--m->main_open > 0) return;
     sl_meta_close_cb cb = m->close_cb;
     void *arg = m->close_arg;
     meta_free(m);
     if (cb) cb(arg);
 }
 
+static void teardown(sl_meta *m)
+{
+    m->tearing = true;
+    fire_ready(m, SL_ERR_CLOSED);
+    uv_close((uv_handle_t *)&m->rpoll, main_closed_cb); /* before its fd goes */
+    uv_close((uv_handle_t *)&m->rtimer, main_closed_cb);
+    uv_close((uv_handle_t *)&m->kick, main_closed_cb);
+    int rc = uv_loop_close(&m->rloop);
+    if (rc != 0) SL_ERROR("meta", "libraft left handles open at close: %s", uv_strerror(rc));
+}
+
+/* Runs inside rloop; rearm (on `loop`) finishes once rloop is idle. */
 static void on_raft_closed(struct raft *r)
 {
     sl_meta *m = r->data;
     raft_uv_close(&m->io);
-    uv_close((uv_handle_t *)&m->kick, kick_closed_cb);
+    m->raft_closed = true;
 }
 
 void sl_meta_close(sl_meta *m, sl_meta_close_cb cb, void *arg)
