@@ -3,7 +3,7 @@
  * restart of an empty one, and a restart with N topics; plus the proposal
  * rate while creating those topics.
  *
- *   bench_meta_startup [topics (default 1000)] [runs (default 5)]
+ *   bench_meta_startup [topics (default 1000)] [runs (default 5)] [segment bytes]
  */
 #include <dirent.h>
 #include <ftw.h>
@@ -17,7 +17,9 @@
 #include "base/log.h"
 #include "meta/meta.h"
 
+static size_t g_segment;
 static bool g_ready;
+static double g_open_call_ms; /* how long sl_meta_open itself blocked the caller */
 static int g_status;
 static void on_ready(void *arg, int status)
 {
@@ -64,13 +66,15 @@ static double open_ready(uv_loop_t *loop, const char *dir, sl_meta **m)
                           .node_id = 1,
                           .advertised_host = "127.0.0.1",
                           .advertised_port = 9092,
-                          .ready_cb = on_ready};
+                          .ready_cb = on_ready,
+                          .segment_size_bytes = g_segment};
     g_ready = false;
     int64_t t0 = sl_mono_ns();
     if (sl_meta_open(loop, &cfg, m) != 0) {
         fprintf(stderr, "open failed\n");
         exit(1);
     }
+    g_open_call_ms = (double)(sl_mono_ns() - t0) / 1e6;
     while (!g_ready)
         uv_run(loop, UV_RUN_ONCE);
     if (g_status) {
@@ -118,11 +122,12 @@ int main(int argc, char **argv)
 {
     int topics = argc > 1 ? atoi(argv[1]) : 1000;
     int runs = argc > 2 ? atoi(argv[2]) : 5;
+    g_segment = argc > 3 ? (size_t)atol(argv[3]) : 0;
     if (runs < 1 || runs > 100 || topics < 0) return 2;
     sl_log_set_level(getenv("SL_BENCH_DEBUG") ? SL_LOG_DEBUG : SL_LOG_WARN);
     uv_loop_t loop;
     uv_loop_init(&loop);
-    double t[100], c[100];
+    double t[100], c[100], o[100];
     long rss0 = rss_kib();
 
     char dir[64];
@@ -131,9 +136,11 @@ int main(int argc, char **argv)
         if (!mkdtemp(dir)) return 1;
         sl_meta *m;
         t[i] = open_ready(&loop, dir, &m);
+        o[i] = g_open_call_ms;
         c[i] = close_meta(&loop, m);
         nftw(dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
     }
+    report("fresh dir: sl_meta_open call", o, runs);
     report("fresh dir: open -> ready", t, runs);
     report("fresh dir: close", c, runs);
 
@@ -144,8 +151,10 @@ int main(int argc, char **argv)
     close_meta(&loop, m);
     for (int i = 0; i < runs; i++) {
         t[i] = open_ready(&loop, dir, &m);
+        o[i] = g_open_call_ms;
         c[i] = close_meta(&loop, m);
     }
+    report("empty dir restart: sl_meta_open call", o, runs);
     report("empty dir restart: open -> ready", t, runs);
 
     open_ready(&loop, dir, &m);
@@ -171,6 +180,7 @@ int main(int argc, char **argv)
 
     for (int i = 0; i < runs; i++) {
         t[i] = open_ready(&loop, dir, &m);
+        o[i] = g_open_call_ms;
         if (i == runs - 1) break;
         c[i] = close_meta(&loop, m);
     }
@@ -178,6 +188,8 @@ int main(int argc, char **argv)
     char what[64];
     snprintf(what, sizeof what, "%d topics restart: open -> ready", topics);
     report(what, t, runs);
+    snprintf(what, sizeof what, "%d topics: sl_meta_open call", topics);
+    report(what, o, runs);
     c[runs - 1] = close_meta(&loop, m);
     report("close", c, runs);
 

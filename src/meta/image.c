@@ -991,8 +991,7 @@ void sl_meta_image_encode(const sl_meta_image *img, sl_buf *out)
     }
 
     sl_meta_topic **sorted = sl_malloc((img->n_topics ? img->n_topics : 1) * sizeof *sorted);
-    if (img->n_topics)
-        memcpy(sorted, img->topics, img->n_topics * sizeof *sorted);
+    if (img->n_topics) memcpy(sorted, img->topics, img->n_topics * sizeof *sorted);
     qsort(sorted, img->n_topics, sizeof *sorted, cmp_topic_name);
     sl_buf_put_uvarint(out, img->n_topics);
     for (size_t i = 0; i < img->n_topics; i++) {

@@ -17,17 +17,26 @@
  *          any --(undecodable record in the log)--> FAILED (sticky; image
  *          frozen at the record before, proposals refused, no snapshots)
  *
+ * Threads: everything runs on the owner's loop except raft_init, which runs
+ * once on a libuv worker thread. libraft does its I/O on a private loop
+ * (rloop) that the owner's loop drives: rpoll watches rloop's backend fd,
+ * rtimer fires at rloop's next timeout, and both run it with UV_RUN_NOWAIT.
+ * Nothing touches rloop while raft_init runs, so that is safe, and it takes
+ * raft_init's capability probe (io_setup + io_destroy, which waits for an
+ * RCU grace period: 30-60 ms on some kernels) off the owner's loop.
+ *
  * libraft rules learned the hard way (libraft 0.15 on libuv 1.44):
  *  - raft_close must not be called from inside a libraft callback (it
  *    asserts in uv_poll_stop), and proposing from inside one re-enters its
- *    append path; so both go through `kick`, an idle handle run on the next
- *    loop iteration.
- *  - raft_init probes the directory with io_setup/io_destroy; io_destroy
- *    waits for an RCU grace period (30-60 ms on some kernels). There is no
- *    knob; the server should listen before opening the metadata log.
+ *    append path; so both go through `kick`, an idle handle on the owner's
+ *    loop, which also never nests uv_run of rloop.
+ *  - Entries must be a multiple of 8 bytes long (see record.c).
  *  - Buffers libraft allocates are not zeroed and reach the disk (barrier
  *    payloads, segment padding). A zeroing heap (raft_heap_set) makes the
  *    on-disk bytes deterministic and keeps valgrind quiet.
+ *  - Closing an open segment calls io_destroy on the loop thread, so
+ *    sl_meta_close takes ~30 ms, and so does each segment roll-over (every
+ *    `segment_size_bytes` of log, 1 MiB by default: ~15,000 records).
  */
 #include "meta/meta.h"
 
@@ -113,6 +122,7 @@ struct sl_meta {
     bool loaded; /* replay done: applies now produce events */
     int fatal;   /* sticky: the log holds a record this build cannot apply */
     unsigned snapshot_threshold, snapshot_trailing;
+    sl_meta_stats stats;
     int64_t open_ns; /* for startup timing in the logs */
     int startup_err;
 
@@ -315,9 +325,15 @@ static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void *
         return 0;
     }
     rc = sl_meta_image_apply(m->img, &rec, index, m->loaded ? on_event : NULL, m);
-    if (rc)
+    if (m->loaded)
+        m->stats.records_applied++;
+    else
+        m->stats.records_replayed++;
+    if (rc) {
+        m->stats.records_rejected++;
         SL_DEBUG("meta", "record %s at index %lld not applied: %s",
                  sl_meta_record_type_name(rec.type), (long long)index, sl_err_str(rc));
+    }
     *result = (void *)(intptr_t)rc;
     return 0;
 }
@@ -334,6 +350,7 @@ static int fsm_snapshot(struct raft_fsm *fsm, struct raft_buffer *bufs[], unsign
     arr->len = b.len;
     *bufs = arr;
     *n_bufs = 1;
+    m->stats.snapshots_taken++;
     SL_DEBUG("meta", "snapshot at index %lld: %zu bytes", (long long)sl_meta_image_offset(m->img),
              b.len);
     return 0;
@@ -370,6 +387,7 @@ static int fsm_restore(struct raft_fsm *fsm, struct raft_buffer *buf)
     sl_meta_image_free(m->img);
     m->img = img;
     raft_free(buf->base); /* ours on success */
+    m->stats.snapshots_restored++;
     if (m->loaded) fire_loaded(m);
     return 0;
 }
@@ -953,6 +971,10 @@ int32_t sl_meta_node_id(const sl_meta *m)
 const char *sl_meta_cluster_id(const sl_meta *m)
 {
     return m->cluster_id;
+}
+void sl_meta_get_stats(const sl_meta *m, sl_meta_stats *out)
+{
+    *out = m->stats;
 }
 bool sl_meta_is_ready(const sl_meta *m)
 {

@@ -104,6 +104,16 @@ int32_t sl_meta_node_id(const sl_meta *m);
 const char *sl_meta_cluster_id(const sl_meta *m);
 bool sl_meta_is_ready(const sl_meta *m);
 
+/* Counters for metrics and tests. */
+typedef struct sl_meta_stats {
+    uint64_t records_replayed; /* applied at startup, before `loaded` */
+    uint64_t records_applied;  /* applied after it */
+    uint64_t records_rejected; /* applied but refused by the image checks */
+    uint64_t snapshots_taken;
+    uint64_t snapshots_restored;
+} sl_meta_stats;
+void sl_meta_get_stats(const sl_meta *m, sl_meta_stats *out);
+
 /* The listener struct is borrowed until removed (or the instance closed). */
 void sl_meta_add_listener(sl_meta *m, const sl_meta_listener *l);
 void sl_meta_remove_listener(sl_meta *m, const sl_meta_listener *l);

@@ -400,6 +400,9 @@ static void test_validation_errors(void **state)
     assert_int_equal(r3.status, 0);
     assert_int_equal(r4.status, SL_ERR_INVALID_PARTITIONS);
     assert_int_equal(sl_meta_topic_partition_count(topic(f, "race")), 3);
+    sl_meta_stats st;
+    sl_meta_get_stats(f->m, &st);
+    assert_int_equal(st.records_rejected, 2);
     close_meta(f);
 }
 
@@ -528,6 +531,11 @@ static void test_snapshot_and_tail_replay(void **state)
         assert_int_equal(rs[i].status, 0);
     }
     free(rs);
+    sl_meta_stats st0;
+    sl_meta_get_stats(f->m, &st0);
+    assert_true(st0.snapshots_taken >= 4);
+    assert_true(st0.records_applied >= 5000);
+    assert_int_equal(st0.records_rejected, 0);
     size_t topics = sl_meta_topic_count(sl_meta_get_image(f->m));
     assert_true(topics > 3000);
     sl_buf before, after;
@@ -546,6 +554,12 @@ static void test_snapshot_and_tail_replay(void **state)
     assert_int_equal(before.len, after.len);
     assert_memory_equal(before.data, after.data, before.len);
     assert_int_equal(sl_meta_topic_count(sl_meta_get_image(f->m)), topics);
+    /* restored from a snapshot, then only the tail was replayed */
+    sl_meta_stats st;
+    sl_meta_get_stats(f->m, &st);
+    assert_int_equal(st.snapshots_restored, 1);
+    assert_true(st.records_replayed > 0);
+    assert_true(st.records_replayed <= 1024 + 128);
     assert_string_equal(sl_meta_topic_config(topic(f, "topic-0003"), "retention.ms"), "12345");
     assert_null(topic(f, "topic-0009"));
     close_meta(f);
