@@ -890,6 +890,10 @@ int sl_meta_open(uv_loop_t *loop, const sl_meta_config *cfg, sl_meta **out)
     }
     raft_uv_set_segment_size(&m->io, cfg->segment_size_bytes ? cfg->segment_size_bytes
                                                              : DEFAULT_SEGMENT_SIZE);
+    /* The image encoding carries its own CRC32C and is small; uncompressed,
+     * a damaged snapshot is reported by our decoder instead of an error path
+     * in libraft's LZ4 loader that leaks the snapshot's configuration. */
+    raft_uv_set_snapshot_compression(&m->io, false);
     m->fsm.version = 2;
     m->fsm.data = m;
     m->fsm.apply = fsm_apply;

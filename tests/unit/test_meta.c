@@ -816,6 +816,56 @@ static void test_unreadable_record(void **state)
     close_meta(f);
 }
 
+/* A damaged snapshot fails startup with an error through ready_cb, and the
+ * instance still closes cleanly. */
+static void test_corrupt_snapshot(void **state)
+{
+    fixture *f = *state;
+    sl_meta_config cfg = base_config(f, 1);
+    cfg.snapshot_threshold = 16;
+    cfg.snapshot_trailing = 4;
+    assert_int_equal(open_cfg(f, &cfg), 0);
+    char name[32];
+    for (int i = 0; i < 40; i++) {
+        snprintf(name, sizeof name, "s%d", i);
+        assert_int_equal(create_topic(f, name, 1, NULL, 0), 0);
+    }
+    close_meta(f);
+
+    char raft_dir[128];
+    snprintf(raft_dir, sizeof raft_dir, "%s/__meta", f->dir);
+    DIR *d = opendir(raft_dir);
+    assert_non_null(d);
+    struct dirent *e;
+    int damaged = 0;
+    while ((e = readdir(d)) != NULL) {
+        size_t len = strlen(e->d_name);
+        if (strncmp(e->d_name, "snapshot-", 9) != 0 ||
+            (len > 5 && !strcmp(e->d_name + len - 5, ".meta")))
+            continue;
+        char path[512];
+        snprintf(path, sizeof path, "%s/%s", raft_dir, e->d_name);
+        FILE *fp = fopen(path, "r+b");
+        assert_non_null(fp);
+        assert_int_equal(fseek(fp, 20, SEEK_SET), 0);
+        int c = fgetc(fp);
+        assert_int_equal(fseek(fp, 20, SEEK_SET), 0);
+        fputc(c ^ 0xff, fp);
+        fclose(fp);
+        damaged++;
+    }
+    closedir(d);
+    assert_true(damaged >= 1);
+
+    int rc = open_cfg(f, &cfg);
+    assert_true(rc == SL_ERR_CORRUPT || rc == SL_ERR_IO);
+    assert_false(sl_meta_is_ready(f->m));
+    result r = {0};
+    assert_int_equal(sl_meta_create_topic(f->m, "x", 1, 1, NULL, 0, on_topic, &r),
+                     SL_ERR_NOT_LEADER);
+    close_meta(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -830,6 +880,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_listener_events, setup, teardown),
         cmocka_unit_test_setup_teardown(test_close_from_callback_and_pending, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unreadable_record, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_corrupt_snapshot, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
