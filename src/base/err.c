@@ -40,6 +40,8 @@ const char *sl_err_str(int err)
         "coordinator loading",
         "member id required",
         "inconsistent protocol",
+        "invalid partitions",
+        "invalid replication factor",
     };
     if (err > 0) return "ok";
     if (-err >= SL_ERR__COUNT) return "unknown error";

@@ -45,7 +45,9 @@ enum sl_err {
     SL_ERR_COORDINATOR_LOADING = -34,
     SL_ERR_MEMBER_ID_REQUIRED = -35,
     SL_ERR_INCONSISTENT_PROTOCOL = -36,
-    SL_ERR__COUNT = 37
+    SL_ERR_INVALID_PARTITIONS = -37,         /* partition count out of range or shrinking */
+    SL_ERR_INVALID_REPLICATION_FACTOR = -38, /* more replicas than live brokers, or < 1 */
+    SL_ERR__COUNT = 39
 };
 
 /* Short stable name of an error, e.g. "corrupt". Never NULL. */
