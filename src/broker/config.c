@@ -542,7 +542,7 @@ void sl_topic_config_resolve(const sl_config *c, const sl_config_kv *overrides, 
     for (int i = 0; i < SL_TCFG__COUNT; i++)
         val[i] = sl_topic_config_default(c, (sl_tcfg)i, bufs[i], sizeof bufs[i]);
     for (int k = 0; k < n; k++) {
-        int i = sl_topic_config_lookup(overrides[k].name);
+        int i = sl_topic_config_lookup(overrides[k].key);
         if (i >= 0 && overrides[k].value) val[i] = overrides[k].value;
     }
     out->retention_ms = num_or(val[SL_TCFG_RETENTION_MS], -1);

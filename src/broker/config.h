@@ -18,6 +18,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "base/kv.h"
+
 typedef enum sl_cfg_type {
     SL_CFG_BOOLEAN = 1, /* values follow Kafka's DescribeConfigs ConfigType */
     SL_CFG_STRING = 2,
@@ -216,11 +218,6 @@ int sl_config_lookup(const char *name);
 
 /* ---- topic settings ---- */
 
-/* A topic override as stored in metadata. */
-typedef struct sl_config_kv {
-    const char *name;
-    const char *value;
-} sl_config_kv;
 
 /* Index of a topic setting by name, or -1. */
 int sl_topic_config_lookup(const char *name);

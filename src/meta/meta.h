@@ -29,16 +29,11 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "base/kv.h"
 #include "meta/image.h"
 
 typedef struct sl_meta sl_meta;
 
-/* A configuration key and value; value == NULL deletes the key where
- * deletion makes sense (config alterations). */
-typedef struct sl_config_kv {
-    const char *key;
-    const char *value;
-} sl_config_kv;
 
 typedef void (*sl_meta_ready_cb)(void *arg, int status);
 typedef void (*sl_meta_close_cb)(void *arg);
