@@ -1104,8 +1104,21 @@ typedef struct tmsg {
     size_t (*sz)(int16_t, const void *);
 } tmsg;
 
+static void write_file(const char *dir, const char *name, int16_t v, int mode, const sl_buf *b)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s-v%d-m%d", dir, name, v, mode);
+    FILE *fp = fopen(path, "wb");
+    assert_non_null(fp);
+    if (b->len) assert_int_equal(fwrite(b->data, 1, b->len, fp), b->len);
+    fclose(fp);
+}
+
 static void write_seed(const tmsg *d, int16_t v, int mode, const sl_buf *body)
 {
+    /* Bodies alone, for cross-checks with other implementations' codecs. */
+    const char *bdir = getenv("SL_PROTO_BODY_DIR");
+    if (bdir) write_file(bdir, d->name, v, mode, body);
     const char *dir = getenv("SL_PROTO_SEED_DIR");
     if (!dir || d->api_key < 0) return;
     sl_buf f;
@@ -1118,12 +1131,9 @@ static void write_seed(const tmsg *d, int16_t v, int mode, const sl_buf *body)
     h.ClientId = SL_STR_LIT("protogen");
     sl_proto_request_header_encode(&f, &h);
     sl_buf_put(&f, body->data, body->len);
-    char path[4096];
-    snprintf(path, sizeof path, "%s/gen-%s-v%d-m%d", dir, d->name, v, mode);
-    FILE *fp = fopen(path, "wb");
-    assert_non_null(fp);
-    assert_int_equal(fwrite(f.data, 1, f.len, fp), f.len);
-    fclose(fp);
+    char name[256];
+    snprintf(name, sizeof name, "gen-%s", d->name);
+    write_file(dir, name, v, mode, &f);
     sl_buf_fini(&f);
 }
 
