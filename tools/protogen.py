@@ -1158,7 +1158,8 @@ static void run_one(const tmsg *d, int16_t v, int mode)
     sl_arena a;
     sl_arena_init(&a, 4096, 1u << 20);
     sl_reader r;
-    sl_reader_init(&r, b1.data, b1.len);
+    /* An empty encoding has no buffer: never offset a NULL pointer. */
+    sl_reader_init(&r, b1.len ? b1.data : (const uint8_t *)"", b1.len);
     int rc = d->dec(&r, &a, v, m2);
     if (rc != 0)
         fail_msg("%s v%d mode %d: decode failed: %s at %zu", d->name, v, mode, sl_err_str(rc),
@@ -1263,7 +1264,7 @@ def write_if_changed(path, text):
                 return
     except OSError:
         pass
-    tmp = path + ".tmp"
+    tmp = "%s.%d.tmp" % (path, os.getpid())  # parallel builds may race here
     with open(tmp, "w", encoding="utf-8") as f:
         f.write(text)
     os.replace(tmp, path)
