@@ -227,6 +227,8 @@ def parse_field(msg, parent, toks, where):
     if not re.fullmatch(r"(\[\])?[A-Za-z][A-Za-z0-9]*", typ):
         raise DefError("%s: bad type %r" % (where, typ))
     f = Field(name, typ, where)
+    if f.prim is None and not re.fullmatch(r"[A-Z][A-Za-z0-9]*", f.base):
+        raise DefError("%s: unknown type %r (struct names are CamelCase)" % (where, typ))
     a = parse_attrs(toks[2:], where, ("v", "null", "tag", "default", "classic"))
     rng = parse_range(a["v"], where) if a.get("v") else (parent.lo, INF)
     eff = clamp(rng, parent.lo, parent.hi)
@@ -296,6 +298,8 @@ def check_default(f, where):
 
 def check_structs(msg):
     def walk(s):
+        if s is not msg.root and not s.fields:
+            raise DefError("%s: struct %s has no fields" % (s.parent_field.line, s.kname))
         tags = {}
         names = set()
         for f in s.fields:
@@ -730,10 +734,7 @@ def version_check(msg):
 
 def emit_message(c, msg):
     isdefs = tagged_needs_isdef(msg)
-    ordered = list(reversed(msg.structs)) + [msg.root]
-    # Children are defined after their parents in msg.structs; deepest last.
-    # Emit in an order where callees precede callers.
-    ordered = order_structs(msg)
+    ordered = order_structs(msg)  # callees before callers
     for s in ordered:
         emit_init(c, s)
     for s in ordered:
@@ -897,7 +898,7 @@ def gen_source(apis, msgs):
 # ---------------------------------------------------------- test source ----
 
 
-def fill_scalar(f, dst, mode_nullable):
+def fill_scalar(f, dst):
     """Statements filling scalar dst with a non-default value."""
     p = f.prim
     if p == "bool":
@@ -944,7 +945,7 @@ def emit_fill(t, msg, s):
                 t("%s_init(&%s[i]);" % (f.struct.cname, acc))
                 t("fill_%s(c, v, mode, &%s[i]);" % (f.struct.cname, acc))
             else:
-                for ln in fill_scalar(f, "%s[i]" % acc, False):
+                for ln in fill_scalar(f, "%s[i]" % acc):
                     t(ln)
             t.end()
             t.end("} else {")
@@ -955,7 +956,7 @@ def emit_fill(t, msg, s):
             t("fill_%s(c, v, mode, &%s);" % (f.struct.cname, acc))
         elif f.prim in VARLEN:
             t.block("if (mode == 0)")
-            for ln in fill_scalar(f, acc, False):
+            for ln in fill_scalar(f, acc):
                 t(ln)
             t.end("} else {")
             t.ind += 1
@@ -966,7 +967,7 @@ def emit_fill(t, msg, s):
             t("%s = (mode == 1 && (%s)) ? %s : %s;" % (acc, nul, zn, z))
             t.end()
         else:
-            for ln in fill_scalar(f, acc, False):
+            for ln in fill_scalar(f, acc):
                 t(ln)
         if f.tag is not None:
             t.end()

@@ -115,7 +115,7 @@ static inline int32_t sl_proto_read_count(sl_reader *r, bool compact, bool nulla
     else
         n = sl_read_i32(r);
     if (r->err) return 0;
-    if (n < -1 || (n == -1 && !nullable)) {
+    if (n < -1 || (n == -1 && !nullable) || n > INT32_MAX) {
         r->pos = start;
         sl_reader_fail(r, SL_ERR_DECODE);
         return 0;
