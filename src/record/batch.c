@@ -6,8 +6,7 @@
 
 int sl_batch_parse_header(const uint8_t *p, size_t avail, sl_batch_header *h)
 {
-    if (avail < SL_BATCH_HEADER_SIZE)
-        return SL_ERR_TRUNCATED;
+    if (avail < SL_BATCH_HEADER_SIZE) return SL_ERR_TRUNCATED;
     h->base_offset = (int64_t)sl_load_be64(p + SL_BATCH_OFF_BASE_OFFSET);
     h->batch_length = (int32_t)sl_load_be32(p + SL_BATCH_OFF_LENGTH);
     h->leader_epoch = (int32_t)sl_load_be32(p + SL_BATCH_OFF_LEADER_EPOCH);
@@ -21,10 +20,8 @@ int sl_batch_parse_header(const uint8_t *p, size_t avail, sl_batch_header *h)
     h->producer_epoch = (int16_t)sl_load_be16(p + SL_BATCH_OFF_PRODUCER_EPOCH);
     h->base_sequence = (int32_t)sl_load_be32(p + SL_BATCH_OFF_BASE_SEQUENCE);
     h->records_count = (int32_t)sl_load_be32(p + SL_BATCH_OFF_RECORDS_COUNT);
-    if (h->magic != SL_BATCH_MAGIC || h->batch_length < SL_BATCH_MIN_LENGTH)
-        return SL_ERR_CORRUPT;
-    if ((uint64_t)sl_batch_total_size(h) > avail)
-        return SL_ERR_TRUNCATED;
+    if (h->magic != SL_BATCH_MAGIC || h->batch_length < SL_BATCH_MIN_LENGTH) return SL_ERR_CORRUPT;
+    if ((uint64_t)sl_batch_total_size(h) > avail) return SL_ERR_TRUNCATED;
     return 0;
 }
 

@@ -29,24 +29,24 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SL_BATCH_HEADER_SIZE 61
+#define SL_BATCH_HEADER_SIZE  61
 #define SL_BATCH_LOG_OVERHEAD 12 /* baseOffset + batchLength */
-#define SL_BATCH_MIN_LENGTH 49   /* smallest legal batchLength (header only) */
-#define SL_BATCH_MAGIC 2
+#define SL_BATCH_MIN_LENGTH   49 /* smallest legal batchLength (header only) */
+#define SL_BATCH_MAGIC        2
 
-#define SL_BATCH_OFF_BASE_OFFSET 0
-#define SL_BATCH_OFF_LENGTH 8
-#define SL_BATCH_OFF_LEADER_EPOCH 12
-#define SL_BATCH_OFF_MAGIC 16
-#define SL_BATCH_OFF_CRC 17
-#define SL_BATCH_OFF_ATTRIBUTES 21
+#define SL_BATCH_OFF_BASE_OFFSET       0
+#define SL_BATCH_OFF_LENGTH            8
+#define SL_BATCH_OFF_LEADER_EPOCH      12
+#define SL_BATCH_OFF_MAGIC             16
+#define SL_BATCH_OFF_CRC               17
+#define SL_BATCH_OFF_ATTRIBUTES        21
 #define SL_BATCH_OFF_LAST_OFFSET_DELTA 23
-#define SL_BATCH_OFF_BASE_TIMESTAMP 27
-#define SL_BATCH_OFF_MAX_TIMESTAMP 35
-#define SL_BATCH_OFF_PRODUCER_ID 43
-#define SL_BATCH_OFF_PRODUCER_EPOCH 51
-#define SL_BATCH_OFF_BASE_SEQUENCE 53
-#define SL_BATCH_OFF_RECORDS_COUNT 57
+#define SL_BATCH_OFF_BASE_TIMESTAMP    27
+#define SL_BATCH_OFF_MAX_TIMESTAMP     35
+#define SL_BATCH_OFF_PRODUCER_ID       43
+#define SL_BATCH_OFF_PRODUCER_EPOCH    51
+#define SL_BATCH_OFF_BASE_SEQUENCE     53
+#define SL_BATCH_OFF_RECORDS_COUNT     57
 
 enum sl_compression {
     SL_COMPRESSION_NONE = 0,
@@ -57,10 +57,10 @@ enum sl_compression {
 };
 
 #define SL_BATCH_ATTR_COMPRESSION_MASK 0x07
-#define SL_BATCH_ATTR_LOG_APPEND_TIME 0x08
-#define SL_BATCH_ATTR_TRANSACTIONAL 0x10
-#define SL_BATCH_ATTR_CONTROL 0x20
-#define SL_BATCH_ATTR_DELETE_HORIZON 0x40
+#define SL_BATCH_ATTR_LOG_APPEND_TIME  0x08
+#define SL_BATCH_ATTR_TRANSACTIONAL    0x10
+#define SL_BATCH_ATTR_CONTROL          0x20
+#define SL_BATCH_ATTR_DELETE_HORIZON   0x40
 
 /* The decoded fixed header of one batch. */
 typedef struct sl_batch_header {

@@ -34,10 +34,8 @@ void sl_batch_builder_add(sl_batch_builder *b, int64_t timestamp_ms, const void 
                           int32_t key_len, const void *value, int32_t value_len,
                           const sl_header_kv *headers, int header_count)
 {
-    if (b->count == 0)
-        b->base_timestamp = timestamp_ms;
-    if (timestamp_ms > b->max_timestamp)
-        b->max_timestamp = timestamp_ms;
+    if (b->count == 0) b->base_timestamp = timestamp_ms;
+    if (timestamp_ms > b->max_timestamp) b->max_timestamp = timestamp_ms;
     int64_t ts_delta = timestamp_ms - b->base_timestamp;
     size_t body = 1 + sl_varlong_size(ts_delta) + sl_varint_size(b->count) +
                   bytes_field_size(key_len) + bytes_field_size(value_len) +
@@ -51,19 +49,15 @@ void sl_batch_builder_add(sl_batch_builder *b, int64_t timestamp_ms, const void 
     sl_buf_put_varlong(r, ts_delta);
     sl_buf_put_varint(r, b->count);
     sl_buf_put_varint(r, key_len);
-    if (key_len > 0)
-        sl_buf_put(r, key, (size_t)key_len);
+    if (key_len > 0) sl_buf_put(r, key, (size_t)key_len);
     sl_buf_put_varint(r, value_len);
-    if (value_len > 0)
-        sl_buf_put(r, value, (size_t)value_len);
+    if (value_len > 0) sl_buf_put(r, value, (size_t)value_len);
     sl_buf_put_varint(r, header_count);
     for (int i = 0; i < header_count; i++) {
         sl_buf_put_varint(r, headers[i].key_len);
-        if (headers[i].key_len > 0)
-            sl_buf_put(r, headers[i].key, (size_t)headers[i].key_len);
+        if (headers[i].key_len > 0) sl_buf_put(r, headers[i].key, (size_t)headers[i].key_len);
         sl_buf_put_varint(r, headers[i].value_len);
-        if (headers[i].value_len > 0)
-            sl_buf_put(r, headers[i].value, (size_t)headers[i].value_len);
+        if (headers[i].value_len > 0) sl_buf_put(r, headers[i].value, (size_t)headers[i].value_len);
     }
     b->count++;
 }
@@ -89,8 +83,8 @@ int64_t sl_batch_builder_finish(sl_batch_builder *b)
 
     size_t total = out->len - b->start;
     h = out->data + b->start; /* out may have moved */
-    int16_t attributes = (int16_t)((o->compression & SL_BATCH_ATTR_COMPRESSION_MASK) |
-                                   o->extra_attributes);
+    int16_t attributes =
+        (int16_t)((o->compression & SL_BATCH_ATTR_COMPRESSION_MASK) | o->extra_attributes);
     sl_store_be64(h + SL_BATCH_OFF_BASE_OFFSET, (uint64_t)o->base_offset);
     sl_store_be32(h + SL_BATCH_OFF_LENGTH, (uint32_t)(total - SL_BATCH_LOG_OVERHEAD));
     sl_store_be32(h + SL_BATCH_OFF_LEADER_EPOCH, (uint32_t)o->leader_epoch);

@@ -17,21 +17,21 @@ typedef struct sl_header_kv {
 
 typedef struct sl_batch_opts {
     int64_t base_offset;
-    int32_t leader_epoch;         /* usually -1 from producers */
+    int32_t leader_epoch; /* usually -1 from producers */
     enum sl_compression compression;
-    int16_t extra_attributes;     /* e.g. SL_BATCH_ATTR_TRANSACTIONAL | ..._CONTROL */
-    int64_t producer_id;          /* -1 if none */
-    int16_t producer_epoch;       /* -1 if none */
-    int32_t base_sequence;        /* -1 if none */
+    int16_t extra_attributes; /* e.g. SL_BATCH_ATTR_TRANSACTIONAL | ..._CONTROL */
+    int64_t producer_id;      /* -1 if none */
+    int16_t producer_epoch;   /* -1 if none */
+    int32_t base_sequence;    /* -1 if none */
 } sl_batch_opts;
 
 /* Defaults: offset 0, no producer, no compression, epoch -1. */
 void sl_batch_opts_default(sl_batch_opts *o);
 
 typedef struct sl_batch_builder {
-    sl_buf *out;          /* the finished batch is appended here */
-    size_t start;         /* where this batch begins in out */
-    sl_buf records;       /* records section before compression */
+    sl_buf *out;    /* the finished batch is appended here */
+    size_t start;   /* where this batch begins in out */
+    sl_buf records; /* records section before compression */
     sl_batch_opts opts;
     int32_t count;
     int64_t base_timestamp;
