@@ -59,6 +59,7 @@ int sl_record_iter_init(sl_record_iter *it, const uint8_t *batch, const sl_batch
         it->end = rec + rec_len;
         return 0;
     }
+    if (!scratch) return it->err = SL_ERR_INVALID_ARG;
     sl_buf_reset(scratch);
     int64_t n = sl_decompress(codec, rec, rec_len, max_decompressed, scratch);
     if (n < 0) return it->err = (int)n;

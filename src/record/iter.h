@@ -63,8 +63,10 @@ typedef struct sl_record_iter {
 /* Prepares to walk the records of the whole batch at `batch` (header `h`,
  * e.g. from sl_batch_iter_next). A compressed batch is decompressed into
  * `scratch` (reset first; at most max_decompressed bytes), which must stay
- * untouched while the records are used. Returns 0, SL_ERR_TOO_LARGE,
- * SL_ERR_CORRUPT or SL_ERR_UNSUPPORTED_COMPRESSION. */
+ * untouched while the records are used (NULL is fine for an uncompressed
+ * batch). Returns 0, SL_ERR_TOO_LARGE, SL_ERR_CORRUPT,
+ * SL_ERR_UNSUPPORTED_COMPRESSION or SL_ERR_INVALID_ARG (compressed, no
+ * scratch). */
 int sl_record_iter_init(sl_record_iter *it, const uint8_t *batch, const sl_batch_header *h,
                         sl_buf *scratch, size_t max_decompressed);
 

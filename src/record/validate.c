@@ -112,6 +112,7 @@ int sl_batch_validate(const uint8_t *p, size_t len, const sl_validate_opts *o, s
     const uint8_t *rec = p + SL_BATCH_HEADER_SIZE;
     size_t rec_len = total - SL_BATCH_HEADER_SIZE;
     if (codec == SL_COMPRESSION_NONE) return walk_records(rec, rec + rec_len, h, o, &w);
+    if (!scratch) return SL_ERR_INVALID_ARG;
     sl_buf_reset(scratch);
     int64_t n = sl_decompress(codec, rec, rec_len, o->max_decompressed_bytes, scratch);
     if (n < 0) return (int)n;

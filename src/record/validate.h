@@ -69,7 +69,9 @@ void sl_validate_opts_default(sl_validate_opts *o);
  * request. On success returns 0 and fills *out with the batch header. The
  * record walk of a compressed batch decompresses into `scratch` (reset
  * first, grown at most to max_decompressed_bytes, kept for reuse by the
- * caller); an uncompressed batch never touches it and allocates nothing.
+ * caller); an uncompressed batch never touches it and allocates nothing
+ * (scratch may be NULL then: a compressed batch that must be walked gives
+ * SL_ERR_INVALID_ARG).
  * *batch_count_out (may be NULL) receives the number of whole batches found
  * in the bytes: 1 on success, more when several were sent.
  * Returns 0 or a negative SL_ERR_* from the table above. */
