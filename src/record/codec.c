@@ -25,6 +25,35 @@
 #include "base/err.h"
 #include "base/mem.h"
 
+/* Decoder state kept between calls. Members are created on first use and
+ * reset (not freed) at the start of each use, so their buffers are reused. */
+struct sl_codec_ctx {
+    z_stream z;
+    bool z_ready;
+    LZ4F_dctx *lz4;
+    ZSTD_DCtx *zstd;
+};
+
+sl_codec_ctx *sl_codec_ctx_new(void)
+{
+    return SL_NEW(sl_codec_ctx);
+}
+
+static void codec_ctx_release(sl_codec_ctx *x)
+{
+    if (x->z_ready) inflateEnd(&x->z);
+    if (x->lz4) LZ4F_freeDecompressionContext(x->lz4);
+    ZSTD_freeDCtx(x->zstd);
+    memset(x, 0, sizeof *x);
+}
+
+void sl_codec_ctx_free(sl_codec_ctx *x)
+{
+    if (!x) return;
+    codec_ctx_release(x);
+    sl_free(x);
+}
+
 /* First growth step of the output when nothing better is known. */
 #define OUT_STEP_MIN (64 * 1024)
 
@@ -110,41 +139,49 @@ static int compress_gzip(const void *in, size_t len, sl_buf *out)
 
 /* Accepts one or more concatenated gzip members (as Java's GZIPInputStream
  * does) and nothing after them. */
-static int64_t decompress_gzip(const uint8_t *in, size_t len, size_t max_out, sl_buf *out)
+static int64_t decompress_gzip(sl_codec_ctx *x, const uint8_t *in, size_t len, size_t max_out,
+                               sl_buf *out)
 {
     out_cursor c;
     cursor_init(&c, out, max_out, len);
-    z_stream z;
-    memset(&z, 0, sizeof z);
-    if (inflateInit2(&z, 15 + 16) != Z_OK) return SL_ERR_NOMEM;
+    if (!x->z_ready) {
+        memset(&x->z, 0, sizeof x->z);
+        if (inflateInit2(&x->z, 15 + 16) != Z_OK) return SL_ERR_NOMEM;
+        x->z_ready = true;
+    } else if (inflateReset(&x->z) != Z_OK) {
+        return SL_ERR_INTERNAL;
+    }
+    z_stream *zs = &x->z;
+    zs->next_in = NULL;
+    zs->avail_in = 0;
     size_t left = len;
     const uint8_t *src = in;
     int64_t rc = 0;
     uint8_t probe;
     for (;;) {
-        if (z.avail_in == 0 && left > 0) {
-            z.next_in = (Bytef *)src;
-            z.avail_in = (uInt)SL_MIN(left, (size_t)1 << 30);
-            src += z.avail_in;
-            left -= z.avail_in;
+        if (zs->avail_in == 0 && left > 0) {
+            zs->next_in = (Bytef *)src;
+            zs->avail_in = (uInt)SL_MIN(left, (size_t)1 << 30);
+            src += zs->avail_in;
+            left -= zs->avail_in;
         }
         size_t room = cursor_room(&c);
         bool probing = room == 0;
-        z.next_out = probing ? &probe : out->data + out->len;
-        z.avail_out = probing ? 1 : (uInt)SL_MIN(room, (size_t)UINT_MAX);
-        uInt before = z.avail_out;
-        int ret = inflate(&z, Z_NO_FLUSH);
-        size_t made = before - z.avail_out;
+        zs->next_out = probing ? &probe : out->data + out->len;
+        zs->avail_out = probing ? 1 : (uInt)SL_MIN(room, (size_t)UINT_MAX);
+        uInt before = zs->avail_out;
+        int ret = inflate(zs, Z_NO_FLUSH);
+        size_t made = before - zs->avail_out;
         if (probing && made > 0) {
             rc = SL_ERR_TOO_LARGE;
             break;
         }
         out->len += made;
         if (ret == Z_STREAM_END) {
-            if (z.avail_in == 0 && left == 0) break;
+            if (zs->avail_in == 0 && left == 0) break;
             /* Another member must follow; garbage after the stream fails in
              * its header. */
-            if (inflateReset(&z) != Z_OK) {
+            if (inflateReset(zs) != Z_OK) {
                 rc = SL_ERR_CORRUPT;
                 break;
             }
@@ -159,12 +196,11 @@ static int64_t decompress_gzip(const uint8_t *in, size_t len, size_t max_out, sl
             break;
         }
         /* Input used up, room left, stream not ended: truncated. */
-        if (z.avail_in == 0 && left == 0 && z.avail_out > 0) {
+        if (zs->avail_in == 0 && left == 0 && zs->avail_out > 0) {
             rc = SL_ERR_CORRUPT;
             break;
         }
     }
-    inflateEnd(&z);
     if (rc < 0) return cursor_fail(&c, (int)rc);
     return (int64_t)cursor_produced(&c);
 }
@@ -254,12 +290,17 @@ static int compress_lz4(const void *in, size_t len, sl_buf *out)
 }
 
 /* Accepts one or more concatenated frames. */
-static int64_t decompress_lz4(const uint8_t *in, size_t len, size_t max_out, sl_buf *out)
+static int64_t decompress_lz4(sl_codec_ctx *x, const uint8_t *in, size_t len, size_t max_out,
+                              sl_buf *out)
 {
     out_cursor c;
     cursor_init(&c, out, max_out, len);
-    LZ4F_dctx *dctx;
-    if (LZ4F_isError(LZ4F_createDecompressionContext(&dctx, LZ4F_VERSION))) return SL_ERR_NOMEM;
+    if (!x->lz4 && LZ4F_isError(LZ4F_createDecompressionContext(&x->lz4, LZ4F_VERSION))) {
+        x->lz4 = NULL;
+        return SL_ERR_NOMEM;
+    }
+    LZ4F_dctx *dctx = x->lz4;
+    LZ4F_resetDecompressionContext(dctx);
     size_t pos = 0;
     size_t hint = 1;
     int rc = len == 0 ? SL_ERR_CORRUPT : 0;
@@ -288,7 +329,6 @@ static int64_t decompress_lz4(const uint8_t *in, size_t len, size_t max_out, sl_
         else if (hint != 0 && src_n == 0 && dst_n == 0)
             rc = SL_ERR_CORRUPT;
     }
-    LZ4F_freeDecompressionContext(dctx);
     if (rc < 0) return cursor_fail(&c, rc);
     return (int64_t)cursor_produced(&c);
 }
@@ -342,17 +382,18 @@ static int64_t zstd_one_pass(ZSTD_DCtx *dctx, const uint8_t *in, size_t len, out
 }
 
 /* Accepts one or more concatenated frames (skippable frames included). */
-static int64_t decompress_zstd(const uint8_t *in, size_t len, size_t max_out, sl_buf *out)
+static int64_t decompress_zstd(sl_codec_ctx *x, const uint8_t *in, size_t len, size_t max_out,
+                               sl_buf *out)
 {
     out_cursor c;
     cursor_init(&c, out, max_out, len);
-    ZSTD_DCtx *dctx = ZSTD_createDCtx();
-    if (!dctx) return SL_ERR_NOMEM;
+    if (!x->zstd && !(x->zstd = ZSTD_createDCtx())) return SL_ERR_NOMEM;
+    ZSTD_DCtx *dctx = x->zstd;
+    /* A session reset keeps the context's buffers for reuse. */
+    ZSTD_DCtx_reset(dctx, ZSTD_reset_session_only);
     if (ZSTD_isError(
-            ZSTD_DCtx_setParameter(dctx, ZSTD_d_windowLogMax, zstd_window_log_for(max_out)))) {
-        ZSTD_freeDCtx(dctx);
+            ZSTD_DCtx_setParameter(dctx, ZSTD_d_windowLogMax, zstd_window_log_for(max_out))))
         return SL_ERR_INTERNAL;
-    }
     ZSTD_inBuffer ib = {in, len, 0};
     int64_t rc = len == 0 ? SL_ERR_CORRUPT : 0;
     uint8_t probe;
@@ -369,7 +410,6 @@ static int64_t decompress_zstd(const uint8_t *in, size_t len, size_t max_out, sl
                 out->len = c.start;
                 ZSTD_DCtx_reset(dctx, ZSTD_reset_session_only);
                 rc = zstd_one_pass(dctx, in, len, &c);
-                ZSTD_freeDCtx(dctx);
                 return rc < 0 ? cursor_fail(&c, (int)rc) : rc;
             }
             rc = e == ZSTD_error_memory_allocation ? SL_ERR_NOMEM : SL_ERR_CORRUPT;
@@ -386,7 +426,6 @@ static int64_t decompress_zstd(const uint8_t *in, size_t len, size_t max_out, sl
         else if (ret != 0 && ib.pos == in_before && ob.pos == 0)
             rc = SL_ERR_CORRUPT;
     }
-    ZSTD_freeDCtx(dctx);
     if (rc < 0) return cursor_fail(&c, (int)rc);
     return (int64_t)cursor_produced(&c);
 }
@@ -423,19 +462,29 @@ int sl_compress(enum sl_compression codec, const void *in, size_t len, sl_buf *o
 int64_t sl_decompress(enum sl_compression codec, const void *in, size_t len, size_t max_out,
                       sl_buf *out)
 {
+    sl_codec_ctx tmp;
+    memset(&tmp, 0, sizeof tmp);
+    int64_t rc = sl_decompress_ctx(&tmp, codec, in, len, max_out, out);
+    codec_ctx_release(&tmp);
+    return rc;
+}
+
+int64_t sl_decompress_ctx(sl_codec_ctx *x, enum sl_compression codec, const void *in, size_t len,
+                          size_t max_out, sl_buf *out)
+{
     switch (codec) {
     case SL_COMPRESSION_NONE:
         if (len > max_out) return SL_ERR_TOO_LARGE;
         sl_buf_put(out, in, len);
         return (int64_t)len;
     case SL_COMPRESSION_GZIP:
-        return decompress_gzip(in, len, max_out, out);
+        return decompress_gzip(x, in, len, max_out, out);
     case SL_COMPRESSION_SNAPPY:
         return decompress_snappy(in, len, max_out, out);
     case SL_COMPRESSION_LZ4:
-        return decompress_lz4(in, len, max_out, out);
+        return decompress_lz4(x, in, len, max_out, out);
     case SL_COMPRESSION_ZSTD:
-        return decompress_zstd(in, len, max_out, out);
+        return decompress_zstd(x, in, len, max_out, out);
     default:
         return SL_ERR_UNSUPPORTED_COMPRESSION;
     }

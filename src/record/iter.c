@@ -42,6 +42,12 @@ int sl_batch_iter_next(sl_batch_iter *it, sl_batch_header *h, const uint8_t **ba
 int sl_record_iter_init(sl_record_iter *it, const uint8_t *batch, const sl_batch_header *h,
                         sl_buf *scratch, size_t max_decompressed)
 {
+    return sl_record_iter_init_ctx(it, batch, h, scratch, max_decompressed, NULL);
+}
+
+int sl_record_iter_init_ctx(sl_record_iter *it, const uint8_t *batch, const sl_batch_header *h,
+                            sl_buf *scratch, size_t max_decompressed, sl_codec_ctx *ctx)
+{
     it->hdr = *h;
     it->index = 0;
     it->last_delta = -1;
@@ -61,7 +67,8 @@ int sl_record_iter_init(sl_record_iter *it, const uint8_t *batch, const sl_batch
     }
     if (!scratch) return it->err = SL_ERR_INVALID_ARG;
     sl_buf_reset(scratch);
-    int64_t n = sl_decompress(codec, rec, rec_len, max_decompressed, scratch);
+    int64_t n = ctx ? sl_decompress_ctx(ctx, codec, rec, rec_len, max_decompressed, scratch)
+                    : sl_decompress(codec, rec, rec_len, max_decompressed, scratch);
     if (n < 0) return it->err = (int)n;
     if (n > 0) {
         it->pos = scratch->data;

@@ -19,6 +19,7 @@
 #include "base/buf.h"
 #include "record/batch.h"
 #include "record/builder.h" /* sl_header_kv */
+#include "record/codec.h"
 
 typedef struct sl_batch_iter {
     const uint8_t *data;
@@ -69,6 +70,9 @@ typedef struct sl_record_iter {
  * scratch). */
 int sl_record_iter_init(sl_record_iter *it, const uint8_t *batch, const sl_batch_header *h,
                         sl_buf *scratch, size_t max_decompressed);
+/* The same, decompressing with reusable decoder state (see codec.h). */
+int sl_record_iter_init_ctx(sl_record_iter *it, const uint8_t *batch, const sl_batch_header *h,
+                            sl_buf *scratch, size_t max_decompressed, sl_codec_ctx *ctx);
 
 /* Returns 1 with *r filled, 0 after the last record, or SL_ERR_CORRUPT for a
  * malformed record, offsetDeltas that do not increase or pass

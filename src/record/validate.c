@@ -16,6 +16,7 @@ void sl_validate_opts_default(sl_validate_opts *o)
     o->max_timestamp_diff_ms = -1;
     o->allow_zstd = true;
     o->deep = true;
+    o->codec_ctx = NULL;
 }
 
 /* Inclusive window [lo, hi] of acceptable CreateTime timestamps, saturated
@@ -114,7 +115,10 @@ int sl_batch_validate(const uint8_t *p, size_t len, const sl_validate_opts *o, s
     if (codec == SL_COMPRESSION_NONE) return walk_records(rec, rec + rec_len, h, o, &w);
     if (!scratch) return SL_ERR_INVALID_ARG;
     sl_buf_reset(scratch);
-    int64_t n = sl_decompress(codec, rec, rec_len, o->max_decompressed_bytes, scratch);
+    int64_t n = o->codec_ctx
+                    ? sl_decompress_ctx(o->codec_ctx, codec, rec, rec_len,
+                                        o->max_decompressed_bytes, scratch)
+                    : sl_decompress(codec, rec, rec_len, o->max_decompressed_bytes, scratch);
     if (n < 0) return (int)n;
     if (n == 0) /* recordsCount > 0 already holds: records are missing */
         return SL_ERR_INVALID_RECORD;

@@ -49,6 +49,7 @@
 
 #include "base/buf.h"
 #include "record/batch.h"
+#include "record/codec.h"
 
 typedef struct sl_validate_opts {
     size_t max_batch_bytes;        /* max.message.bytes: whole batch incl. 12-byte prefix */
@@ -59,10 +60,12 @@ typedef struct sl_validate_opts {
     int64_t max_timestamp_diff_ms; /* message.timestamp.difference.max.ms, < 0 = off */
     bool allow_zstd;               /* Produce v7+ */
     bool deep;                     /* walk every record (decompressing first) */
+    sl_codec_ctx *codec_ctx;       /* reused decoder state; NULL = set up per call */
 } sl_validate_opts;
 
 /* Kafka's defaults: 1048588-byte batches, 64 MiB decompressed, no control
- * batches, no key requirement, timestamp check off, zstd allowed, deep. */
+ * batches, no key requirement, timestamp check off, zstd allowed, deep, no
+ * codec context. */
 void sl_validate_opts_default(sl_validate_opts *o);
 
 /* Validates the Records field `p[0..len)` of one partition in a Produce

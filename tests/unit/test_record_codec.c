@@ -499,6 +499,56 @@ static void test_zero_cap(void **state)
     sl_buf_fini(&out);
 }
 
+/* One context reused across codecs, after errors and bombs, gives the same
+ * results as fresh contexts. */
+static void test_ctx_reuse(void **state)
+{
+    (void)state;
+    sl_codec_ctx *ctx = sl_codec_ctx_new();
+    size_t n = 100000;
+    uint8_t *d = make_data(n, 11);
+    sl_buf z[4], out, bomb;
+    sl_buf_init(&out);
+    sl_buf_init(&bomb);
+    for (int c = 0; c < 4; c++) {
+        sl_buf_init(&z[c]);
+        assert_int_equal(sl_compress(real_codecs[c], d, n, &z[c]), 0);
+    }
+    zstd_bomb(ONE_GIB, 0, &bomb);
+    for (int round = 0; round < 3; round++) {
+        for (int c = 0; c < 4; c++) {
+            enum sl_compression codec = real_codecs[c];
+            /* garbage, a truncated stream, a too-small cap, then the real thing */
+            sl_buf_reset(&out);
+            assert_int_equal(sl_decompress_ctx(ctx, codec, d, 64, n, &out), SL_ERR_CORRUPT);
+            assert_int_equal(sl_decompress_ctx(ctx, codec, z[c].data, z[c].len / 2, n, &out),
+                             SL_ERR_CORRUPT);
+            assert_int_equal(sl_decompress_ctx(ctx, codec, z[c].data, z[c].len, n / 3, &out),
+                             SL_ERR_TOO_LARGE);
+            assert_int_equal(out.len, 0);
+            assert_int_equal(sl_decompress_ctx(ctx, codec, z[c].data, z[c].len, n, &out),
+                             (int64_t)n);
+            assert_memory_equal(out.data, d, n);
+        }
+        /* the zstd bomb through both paths (one-pass fallback, streaming) */
+        sl_buf_reset(&out);
+        assert_int_equal(
+            sl_decompress_ctx(ctx, SL_COMPRESSION_ZSTD, bomb.data, bomb.len, MIB, &out),
+            SL_ERR_TOO_LARGE);
+        assert_int_equal(
+            sl_decompress_ctx(ctx, SL_COMPRESSION_ZSTD, bomb.data, bomb.len, 4 * MIB, &out),
+            SL_ERR_TOO_LARGE);
+        assert_true(out.cap <= 8 * MIB);
+    }
+    for (int c = 0; c < 4; c++)
+        sl_buf_fini(&z[c]);
+    sl_buf_fini(&out);
+    sl_buf_fini(&bomb);
+    sl_free(d);
+    sl_codec_ctx_free(ctx);
+    sl_codec_ctx_free(NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -513,6 +563,7 @@ int main(void)
         cmocka_unit_test(test_zstd_lying_content_size),
         cmocka_unit_test(test_bomb_snappy),
         cmocka_unit_test(test_zero_cap),
+        cmocka_unit_test(test_ctx_reuse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
