@@ -16,6 +16,7 @@
 #include "record/builder.h"
 #include "record/iter.h"
 #include "record/validate.h"
+#include "record_testutil.h"
 
 #define TS0  1700000000000LL
 #define NREC 60
@@ -315,22 +316,12 @@ static void gap_batch(sl_buf *out, const int32_t *deltas, int n, int32_t count, 
         sl_buf_put_i8(&recs, 'x');
         sl_buf_put_varint(&recs, 0);
     }
+    sl_test_batch f = sl_test_batch_plain(count, TS0);
+    f.base_offset = 500;
+    f.leader_epoch = 0;
+    f.last_offset_delta = last;
     sl_buf_reset(out);
-    sl_buf_put_i64(out, 500);
-    sl_buf_put_i32(out, (int32_t)(SL_BATCH_HEADER_SIZE - SL_BATCH_LOG_OVERHEAD + recs.len));
-    sl_buf_put_i32(out, 0);
-    sl_buf_put_i8(out, 2);
-    sl_buf_put_i32(out, 0);
-    sl_buf_put_i16(out, 0);
-    sl_buf_put_i32(out, last);
-    sl_buf_put_i64(out, TS0);
-    sl_buf_put_i64(out, TS0);
-    sl_buf_put_i64(out, -1);
-    sl_buf_put_i16(out, -1);
-    sl_buf_put_i32(out, -1);
-    sl_buf_put_i32(out, count);
-    sl_buf_put(out, recs.data, recs.len);
-    sl_batch_update_crc(out->data, out->len);
+    sl_test_raw_batch(out, &f, recs.data, recs.len);
     sl_buf_fini(&recs);
 }
 

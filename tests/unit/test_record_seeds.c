@@ -23,6 +23,7 @@
 #include "record/codec.h"
 #include "record/iter.h"
 #include "record/validate.h"
+#include "record_testutil.h"
 
 #define TS0 1700000000000LL
 
@@ -119,24 +120,12 @@ static void seed_log_append_time(sl_buf *out)
     assert_int_equal(sl_batch_set_log_append_time(out->data, out->len, TS0 + 5), 0);
 }
 
-/* A batch around an arbitrary records section. */
+/* Appends a plain batch around an arbitrary records section. */
 static void raw_batch(sl_buf *out, int16_t attr, int32_t count, const void *rec, size_t n)
 {
-    sl_buf_put_i64(out, 0);
-    sl_buf_put_i32(out, (int32_t)(SL_BATCH_HEADER_SIZE - SL_BATCH_LOG_OVERHEAD + n));
-    sl_buf_put_i32(out, -1);
-    sl_buf_put_i8(out, 2);
-    sl_buf_put_i32(out, 0);
-    sl_buf_put_i16(out, attr);
-    sl_buf_put_i32(out, count - 1);
-    sl_buf_put_i64(out, TS0);
-    sl_buf_put_i64(out, TS0);
-    sl_buf_put_i64(out, -1);
-    sl_buf_put_i16(out, -1);
-    sl_buf_put_i32(out, -1);
-    sl_buf_put_i32(out, count);
-    sl_buf_put(out, rec, n);
-    sl_batch_update_crc(out->data, out->len);
+    sl_test_batch f = sl_test_batch_plain(count, TS0);
+    f.attributes = attr;
+    sl_test_raw_batch(out, &f, rec, n);
 }
 
 /* The records section of a `mixed` batch, to wrap other ways. */

@@ -17,6 +17,7 @@
 #include "record/codec.h"
 #include "record/iter.h"
 #include "record/validate.h"
+#include "record_testutil.h"
 
 #define TS0 1700000000000LL
 
@@ -100,7 +101,7 @@ static void patch_attr(sl_buf *b, int16_t attr)
     sl_batch_update_crc(b->data, b->len);
 }
 
-/* A batch around an arbitrary records section. */
+/* A batch around an arbitrary records section (replaces out). */
 typedef struct raw_opts {
     int16_t attributes;
     int32_t count;
@@ -110,22 +111,12 @@ typedef struct raw_opts {
 
 static void raw_batch(sl_buf *out, const raw_opts *r, const void *records, size_t n)
 {
+    sl_test_batch f = sl_test_batch_plain(r->count, r->base_ts);
+    f.attributes = r->attributes;
+    f.last_offset_delta = r->last_delta;
+    f.max_timestamp = r->max_ts;
     sl_buf_reset(out);
-    sl_buf_put_i64(out, 0);
-    sl_buf_put_i32(out, (int32_t)(SL_BATCH_HEADER_SIZE - SL_BATCH_LOG_OVERHEAD + n));
-    sl_buf_put_i32(out, -1);
-    sl_buf_put_i8(out, 2);
-    sl_buf_put_i32(out, 0);
-    sl_buf_put_i16(out, r->attributes);
-    sl_buf_put_i32(out, r->last_delta);
-    sl_buf_put_i64(out, r->base_ts);
-    sl_buf_put_i64(out, r->max_ts);
-    sl_buf_put_i64(out, -1);
-    sl_buf_put_i16(out, -1);
-    sl_buf_put_i32(out, -1);
-    sl_buf_put_i32(out, r->count);
-    sl_buf_put(out, records, n);
-    sl_batch_update_crc(out->data, out->len);
+    sl_test_raw_batch(out, &f, records, n);
 }
 
 /* One record written field by field; `raw` keeps the byte counts as given
