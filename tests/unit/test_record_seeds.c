@@ -5,6 +5,8 @@
  * in the environment the seeds are also written to DIR (one file each);
  * that is how tests/fuzz/corpus/fuzz_batch/seed-* were made:
  *   SL_WRITE_CORPUS=tests/fuzz/corpus/fuzz_batch build/tests/unit_test_record_seeds
+ * The cov-* files beside them are inputs the fuzzer found that reach code the
+ * seeds do not (kept with libFuzzer's -merge=1), so `make test` replays them.
  */
 #include <setjmp.h>
 #include <stdarg.h>
