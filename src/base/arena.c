@@ -35,8 +35,7 @@ void sl_arena_fini(sl_arena *a)
 void sl_arena_reset(sl_arena *a)
 {
     sl_arena_block *b = a->head;
-    if (!b)
-        return;
+    if (!b) return;
     while (b->next) { /* keep only the oldest (first) block */
         sl_arena_block *next = b->next;
         sl_free(b);
@@ -55,10 +54,8 @@ void sl_arena_reset(sl_arena *a)
 void *sl_arena_alloc(sl_arena *a, size_t n)
 {
     n = (n + 15) & ~(size_t)15;
-    if (n == 0)
-        n = 16;
-    if (a->limit && (n > a->limit || a->used > a->limit - n))
-        return NULL;
+    if (n == 0) n = 16;
+    if (a->limit && (n > a->limit || a->used > a->limit - n)) return NULL;
     sl_arena_block *b = a->head;
     if (!b || b->size - b->used < n) {
         size_t size = n > a->block_size ? n : a->block_size;
@@ -80,8 +77,7 @@ void *sl_arena_alloc(sl_arena *a, size_t n)
 
 void *sl_arena_alloc_array(sl_arena *a, size_t count, size_t size)
 {
-    if (size && count > SIZE_MAX / size)
-        return NULL;
+    if (size && count > SIZE_MAX / size) return NULL;
     return sl_arena_alloc(a, count * size);
 }
 

@@ -13,10 +13,10 @@
 typedef struct sl_arena_block sl_arena_block;
 
 typedef struct sl_arena {
-    sl_arena_block *head;  /* current block (most recent first) */
-    size_t used;           /* bytes allocated since the last reset */
-    size_t limit;          /* 0 = unlimited */
-    size_t block_size;     /* size of ordinary blocks */
+    sl_arena_block *head; /* current block (most recent first) */
+    size_t used;          /* bytes allocated since the last reset */
+    size_t limit;         /* 0 = unlimited */
+    size_t block_size;    /* size of ordinary blocks */
 } sl_arena;
 
 void sl_arena_init(sl_arena *a, size_t block_size, size_t limit);

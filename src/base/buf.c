@@ -46,8 +46,7 @@ void sl_buf_shrink(sl_buf *b, size_t keep)
 
 void sl_buf_put_file(sl_buf *b, sl_fileref *file, int64_t pos, int64_t len)
 {
-    if (len <= 0)
-        return;
+    if (len <= 0) return;
     if (b->nsplices == b->splice_cap) {
         b->splice_cap = b->splice_cap ? b->splice_cap * 2 : 8;
         b->splices = sl_realloc(b->splices, b->splice_cap * sizeof *b->splices);

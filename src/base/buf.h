@@ -18,10 +18,10 @@
 #include "base/fileref.h"
 
 typedef struct sl_splice {
-    size_t at;          /* byte offset in sl_buf.data where the range goes */
-    sl_fileref *file;   /* one reference held by the buffer */
-    int64_t pos;        /* file position */
-    int64_t len;        /* bytes */
+    size_t at;        /* byte offset in sl_buf.data where the range goes */
+    sl_fileref *file; /* one reference held by the buffer */
+    int64_t pos;      /* file position */
+    int64_t len;      /* bytes */
 } sl_splice;
 
 typedef struct sl_buf {
@@ -43,12 +43,14 @@ uint8_t *sl_buf_reserve(sl_buf *b, size_t extra);
 /* Frees memory above `keep` bytes of capacity (after a rare large message). */
 void sl_buf_shrink(sl_buf *b, size_t keep);
 /* Total bytes the buffer stands for: memory plus spliced file ranges. */
-static inline int64_t sl_buf_total(const sl_buf *b) { return (int64_t)b->len + b->splice_bytes; }
+static inline int64_t sl_buf_total(const sl_buf *b)
+{
+    return (int64_t)b->len + b->splice_bytes;
+}
 
 static inline void sl_buf_put(sl_buf *b, const void *p, size_t n)
 {
-    if (n == 0)
-        return;
+    if (n == 0) return;
     uint8_t *d = sl_buf_reserve(b, n);
     memcpy(d, p, n);
     b->len += n;
@@ -77,7 +79,10 @@ static inline void sl_buf_put_uvarint(sl_buf *b, uint64_t v)
 {
     b->len += sl_put_uvarint(sl_buf_reserve(b, SL_VARLONG_MAX_LEN), v);
 }
-static inline void sl_buf_put_varint(sl_buf *b, int32_t v) { sl_buf_put_uvarint(b, sl_zigzag32(v)); }
+static inline void sl_buf_put_varint(sl_buf *b, int32_t v)
+{
+    sl_buf_put_uvarint(b, sl_zigzag32(v));
+}
 static inline void sl_buf_put_varlong(sl_buf *b, int64_t v)
 {
     sl_buf_put_uvarint(b, sl_zigzag64(v));

@@ -20,6 +20,9 @@ static inline int64_t sl_mono_ns(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
-static inline int64_t sl_mono_ms(void) { return sl_mono_ns() / 1000000; }
+static inline int64_t sl_mono_ms(void)
+{
+    return sl_mono_ns() / 1000000;
+}
 
 #endif

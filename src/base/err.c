@@ -41,9 +41,7 @@ const char *sl_err_str(int err)
         "member id required",
         "inconsistent protocol",
     };
-    if (err > 0)
-        return "ok";
-    if (-err >= SL_ERR__COUNT)
-        return "unknown error";
+    if (err > 0) return "ok";
+    if (-err >= SL_ERR__COUNT) return "unknown error";
     return names[-err];
 }

@@ -25,10 +25,8 @@ sl_fileref *sl_fileref_ref(sl_fileref *f)
 
 void sl_fileref_unref(sl_fileref *f)
 {
-    if (!f || --f->refs > 0)
-        return;
-    if (f->fd >= 0)
-        close(f->fd);
+    if (!f || --f->refs > 0) return;
+    if (f->fd >= 0) close(f->fd);
     sl_free(f);
 }
 

@@ -16,12 +16,11 @@ void sl_log_write(enum sl_log_level level, const char *module, const char *fmt, 
 
 #define SL_LOG(level, module, ...)                                                                 \
     do {                                                                                           \
-        if ((level) >= sl_log_get_level())                                                         \
-            sl_log_write((level), (module), __VA_ARGS__);                                          \
+        if ((level) >= sl_log_get_level()) sl_log_write((level), (module), __VA_ARGS__);           \
     } while (0)
 #define SL_DEBUG(module, ...) SL_LOG(SL_LOG_DEBUG, module, __VA_ARGS__)
-#define SL_INFO(module, ...) SL_LOG(SL_LOG_INFO, module, __VA_ARGS__)
-#define SL_WARN(module, ...) SL_LOG(SL_LOG_WARN, module, __VA_ARGS__)
+#define SL_INFO(module, ...)  SL_LOG(SL_LOG_INFO, module, __VA_ARGS__)
+#define SL_WARN(module, ...)  SL_LOG(SL_LOG_WARN, module, __VA_ARGS__)
 #define SL_ERROR(module, ...) SL_LOG(SL_LOG_ERROR, module, __VA_ARGS__)
 
 #endif

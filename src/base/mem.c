@@ -13,24 +13,21 @@ static void oom(size_t n)
 void *sl_malloc(size_t n)
 {
     void *p = malloc(n ? n : 1);
-    if (!p)
-        oom(n);
+    if (!p) oom(n);
     return p;
 }
 
 void *sl_calloc(size_t count, size_t size)
 {
     void *p = calloc(count ? count : 1, size ? size : 1);
-    if (!p)
-        oom(count * size);
+    if (!p) oom(count * size);
     return p;
 }
 
 void *sl_realloc(void *p, size_t n)
 {
     void *q = realloc(p, n ? n : 1);
-    if (!q)
-        oom(n);
+    if (!q) oom(n);
     return q;
 }
 

@@ -17,9 +17,9 @@ char *sl_strdup(const char *s);
 char *sl_strndup(const char *s, size_t n);
 void sl_free(void *p);
 
-#define SL_NEW(type) ((type *)sl_calloc(1, sizeof(type)))
+#define SL_NEW(type)    ((type *)sl_calloc(1, sizeof(type)))
 #define SL_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
-#define SL_MIN(a, b) ((a) < (b) ? (a) : (b))
-#define SL_MAX(a, b) ((a) > (b) ? (a) : (b))
+#define SL_MIN(a, b)    ((a) < (b) ? (a) : (b))
+#define SL_MAX(a, b)    ((a) > (b) ? (a) : (b))
 
 #endif

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <unistd.h>
 
 #include "base/arena.h"
@@ -12,6 +13,7 @@
 #include "base/bytes.h"
 #include "base/crc32c.h"
 #include "base/err.h"
+#include "base/map.h"
 
 static void test_crc32c_check_value(void **state)
 {
@@ -25,8 +27,8 @@ static void test_crc32c_check_value(void **state)
         uint32_t a = sl_crc32c(big + off, sizeof big - off);
         assert_int_equal(a, sl_crc32c_sw(0, big + off, sizeof big - off));
         /* extending in two parts equals one pass */
-        uint32_t b = sl_crc32c_extend(sl_crc32c(big + off, 100), big + off + 100,
-                                      sizeof big - off - 100);
+        uint32_t b =
+            sl_crc32c_extend(sl_crc32c(big + off, 100), big + off + 100, sizeof big - off - 100);
         assert_int_equal(a, b);
     }
 }
@@ -111,12 +113,44 @@ static void test_buf_splices(void **state)
     sl_buf_fini(&b);
 }
 
+static void test_map(void **state)
+{
+    (void)state;
+    sl_map m;
+    sl_map_init(&m);
+    char key[64];
+    for (int i = 0; i < 5000; i++) {
+        int n = snprintf(key, sizeof key, "key-%d-with-a-long-suffix-%d", i, i % 7);
+        assert_null(
+            sl_map_put(&m, key, (size_t)(i % 3 ? n : 5 + i % 5), (void *)(intptr_t)(i + 1)));
+        if (i % 3 == 0) /* short keys collide on purpose: replace */
+            sl_map_del(&m, key, (size_t)(5 + i % 5));
+    }
+    for (int i = 0; i < 5000; i++) {
+        if (i % 3 == 0) continue;
+        int n = snprintf(key, sizeof key, "key-%d-with-a-long-suffix-%d", i, i % 7);
+        assert_ptr_equal(sl_map_get(&m, key, (size_t)n), (void *)(intptr_t)(i + 1));
+    }
+    size_t it = 0, seen = 0;
+    while (sl_map_next(&m, &it, NULL, NULL, NULL))
+        seen++;
+    assert_int_equal(seen, sl_map_count(&m));
+    for (uint64_t k = 0; k < 1000; k++)
+        sl_map_put_u64(&m, k << 40, (void *)(uintptr_t)(k + 1));
+    for (uint64_t k = 0; k < 1000; k += 2)
+        assert_ptr_equal(sl_map_del_u64(&m, k << 40), (void *)(uintptr_t)(k + 1));
+    for (uint64_t k = 1; k < 1000; k += 2)
+        assert_ptr_equal(sl_map_get_u64(&m, k << 40), (void *)(uintptr_t)(k + 1));
+    assert_null(sl_map_get_u64(&m, 0));
+    sl_map_fini(&m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_crc32c_check_value), cmocka_unit_test(test_varints),
         cmocka_unit_test(test_reader_sticky),      cmocka_unit_test(test_arena_limit),
-        cmocka_unit_test(test_buf_splices),
+        cmocka_unit_test(test_buf_splices),        cmocka_unit_test(test_map),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

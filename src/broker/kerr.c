@@ -1,0 +1,74 @@
+#include "broker/kerr.h"
+
+#include "base/err.h"
+
+int16_t sl_kerr_from(int err)
+{
+    switch (err) {
+    case SL_OK:
+        return KERR_NONE;
+    case SL_ERR_CORRUPT:
+    case SL_ERR_TRUNCATED:
+        return KERR_CORRUPT_MESSAGE;
+    case SL_ERR_INVALID_RECORD:
+        return KERR_INVALID_RECORD;
+    case SL_ERR_TOO_LARGE:
+        return KERR_MESSAGE_TOO_LARGE;
+    case SL_ERR_UNSUPPORTED_COMPRESSION:
+        return KERR_UNSUPPORTED_COMPRESSION_TYPE;
+    case SL_ERR_UNSUPPORTED_VERSION:
+        return KERR_UNSUPPORTED_VERSION;
+    case SL_ERR_OFFSET_OUT_OF_RANGE:
+        return KERR_OFFSET_OUT_OF_RANGE;
+    case SL_ERR_OFFLINE:
+    case SL_ERR_IO:
+        return KERR_KAFKA_STORAGE_ERROR;
+    case SL_ERR_NOT_FOUND:
+        return KERR_UNKNOWN_TOPIC_OR_PARTITION;
+    case SL_ERR_EXISTS:
+        return KERR_TOPIC_ALREADY_EXISTS;
+    case SL_ERR_DUPLICATE_SEQUENCE:
+        return KERR_DUPLICATE_SEQUENCE_NUMBER;
+    case SL_ERR_OUT_OF_ORDER_SEQUENCE:
+        return KERR_OUT_OF_ORDER_SEQUENCE_NUMBER;
+    case SL_ERR_INVALID_PRODUCER_EPOCH:
+        return KERR_INVALID_PRODUCER_EPOCH;
+    case SL_ERR_UNKNOWN_PRODUCER:
+        return KERR_UNKNOWN_PRODUCER_ID;
+    case SL_ERR_INVALID_TIMESTAMP:
+        return KERR_INVALID_TIMESTAMP;
+    case SL_ERR_NOT_LEADER:
+        return KERR_NOT_LEADER_OR_FOLLOWER;
+    case SL_ERR_TIMEOUT:
+        return KERR_REQUEST_TIMED_OUT;
+    case SL_ERR_INVALID_CONFIG:
+        return KERR_INVALID_CONFIG;
+    case SL_ERR_INVALID_TOPIC:
+        return KERR_INVALID_TOPIC_EXCEPTION;
+    case SL_ERR_POLICY:
+        return KERR_POLICY_VIOLATION;
+    case SL_ERR_INVALID_ARG:
+    case SL_ERR_DECODE:
+        return KERR_INVALID_REQUEST;
+    case SL_ERR_UNKNOWN_MEMBER:
+        return KERR_UNKNOWN_MEMBER_ID;
+    case SL_ERR_ILLEGAL_GENERATION:
+        return KERR_ILLEGAL_GENERATION;
+    case SL_ERR_REBALANCE_IN_PROGRESS:
+        return KERR_REBALANCE_IN_PROGRESS;
+    case SL_ERR_FENCED_INSTANCE:
+        return KERR_FENCED_INSTANCE_ID;
+    case SL_ERR_GROUP_FULL:
+        return KERR_GROUP_MAX_SIZE_REACHED;
+    case SL_ERR_NOT_EMPTY:
+        return KERR_NON_EMPTY_GROUP;
+    case SL_ERR_COORDINATOR_LOADING:
+        return KERR_COORDINATOR_LOAD_IN_PROGRESS;
+    case SL_ERR_MEMBER_ID_REQUIRED:
+        return KERR_MEMBER_ID_REQUIRED;
+    case SL_ERR_INCONSISTENT_PROTOCOL:
+        return KERR_INCONSISTENT_GROUP_PROTOCOL;
+    default:
+        return KERR_UNKNOWN_SERVER_ERROR;
+    }
+}
