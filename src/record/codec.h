@@ -20,4 +20,20 @@ int sl_compress(enum sl_compression codec, const void *in, size_t len, sl_buf *o
 int64_t sl_decompress(enum sl_compression codec, const void *in, size_t len, size_t max_out,
                       sl_buf *out);
 
+/* Reusable decoder state for callers that decompress many batches (the
+ * produce path, log readers). sl_decompress sets up and tears down zlib,
+ * lz4 and zstd contexts on every call, which for small batches costs more
+ * than the decoding; a context keeps them and their buffers. What it keeps
+ * is bounded: zlib ~40 KiB, lz4 two blocks of the largest block size seen
+ * (<= 2 x 4 MiB), zstd a window no larger than ~2x the largest max_out used.
+ * Owned by one thread at a time. */
+typedef struct sl_codec_ctx sl_codec_ctx;
+
+sl_codec_ctx *sl_codec_ctx_new(void);
+void sl_codec_ctx_free(sl_codec_ctx *ctx);
+
+/* sl_decompress with the contexts in `ctx` (same results and limits). */
+int64_t sl_decompress_ctx(sl_codec_ctx *ctx, enum sl_compression codec, const void *in, size_t len,
+                          size_t max_out, sl_buf *out);
+
 #endif
