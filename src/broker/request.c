@@ -5,6 +5,7 @@
  * allocates nothing. Decoding failures close the connection (as Kafka does)
  * with a log line naming the API, version and byte offset.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -223,8 +224,14 @@ void sl_broker_on_request(void *ctx, sl_conn *c, sl_req_id id, const uint8_t *fr
     req->client_id = h.ClientId;
     if (rc < 0) {
         char why[160];
-        sl_proto_format_error(why, sizeof why, h.RequestApiKey, h.RequestApiVersion,
-                              sl_reader_offset(&r), rc);
+        if (len < 4) {
+            /* Not even the API key and version: naming an API would mislead. */
+            req->api_key = req->version = -1;
+            snprintf(why, sizeof why, "request header truncated (%zu-byte frame)", len);
+        } else {
+            sl_proto_format_error(why, sizeof why, h.RequestApiKey, h.RequestApiVersion,
+                                  sl_reader_offset(&r), rc);
+        }
         sl_req_close(req, why);
         return;
     }
