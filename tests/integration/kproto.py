@@ -39,6 +39,33 @@ def array(items):
     return i32(len(items)) + b"".join(items)
 
 
+def uvarint(v):
+    out = bytearray()
+    while True:
+        byte = v & 0x7F
+        v >>= 7
+        if v:
+            out.append(byte | 0x80)
+        else:
+            out.append(byte)
+            return bytes(out)
+
+
+def compact_string(s):
+    """Flexible-version string: unsigned varint length + 1 (0 = null)."""
+    if s is None:
+        return uvarint(0)
+    b = s.encode() if isinstance(s, str) else s
+    return uvarint(len(b) + 1) + b
+
+
+def compact_array(items):
+    return uvarint(len(items) + 1) + b"".join(items)
+
+
+TAGS = b"\0"  # an empty tagged-field section
+
+
 def varint(v):
     v = (v << 1) ^ (v >> 63)  # zigzag
     out = bytearray()
@@ -98,9 +125,11 @@ def batch(values, base_ts=None, producer_id=-1, producer_epoch=-1, base_sequence
     return i64(0) + i32(len(rest)) + rest
 
 
-def request(api_key, version, correlation_id, body, client_id="sluice-raw"):
-    """A whole frame: size, request header v1 (non-flexible), body."""
-    payload = i16(api_key) + i16(version) + i32(correlation_id) + string(client_id) + body
+def request(api_key, version, correlation_id, body, client_id="sluice-raw", flexible=False):
+    """A whole frame: size, request header v1 (v2 with an empty tagged-field
+    section when flexible), body."""
+    payload = i16(api_key) + i16(version) + i32(correlation_id) + string(client_id)
+    payload += (TAGS if flexible else b"") + body
     return i32(len(payload)) + payload
 
 
@@ -124,13 +153,18 @@ class Conn:
     def send(self, data):
         self.sock.sendall(data)
 
-    def call(self, api_key, version, body):
+    def call(self, api_key, version, body, flexible=False):
+        """Sends a request, returns the response body (after the header;
+        flexible responses have header v1: an empty tagged-field section)."""
         self.corr += 1
-        self.send(request(api_key, version, self.corr, body))
+        self.send(request(api_key, version, self.corr, body, flexible=flexible))
         resp = self.recv_frame()
         assert resp is not None, "connection closed instead of a response"
         corr, = struct.unpack_from(">i", resp, 0)
         assert corr == self.corr, "correlation id %d, expected %d" % (corr, self.corr)
+        if flexible:
+            assert resp[4] == 0, "unexpected tagged fields in the response header"
+            return resp[5:]
         return resp[4:]
 
     def _recv_exact(self, n):
@@ -190,6 +224,32 @@ class Reader:
         s = self.d[self.o:self.o + n].decode()
         self.o += n
         return s
+
+    def uvarint(self):
+        shift = v = 0
+        while True:
+            b = self.d[self.o]
+            self.o += 1
+            v |= (b & 0x7F) << shift
+            shift += 7
+            if not b & 0x80:
+                return v
+
+    def compact_string(self):
+        n = self.uvarint() - 1
+        if n < 0:
+            return None
+        s = self.d[self.o:self.o + n].decode()
+        self.o += n
+        return s
+
+    def compact_count(self):
+        return self.uvarint() - 1
+
+    def skip_tags(self):
+        for _ in range(self.uvarint()):
+            self.uvarint()
+            self.o += self.uvarint()
 
     def bytes(self):
         n = self.i32()
