@@ -330,3 +330,8 @@ def test_incremental_alter_configs(broker):
     assert incremental_alter_v0(broker, "inc", [("no.such.config", 0, "1")])[0] == \
         KERR_INVALID_CONFIG
     assert incremental_alter_v0(broker, "no-such", [("retention.ms", 0, "1")])[0] == 3
+
+
+def test_kafkajs_admin_round_trip(broker):
+    out = node("kjs_admin.js", broker.bootstrap).stdout
+    assert out.strip().endswith("kjs-admin ok"), out
