@@ -335,3 +335,40 @@ def test_incremental_alter_configs(broker):
 def test_kafkajs_admin_round_trip(broker):
     out = node("kjs_admin.js", broker.bootstrap).stdout
     assert out.strip().endswith("kjs-admin ok"), out
+
+
+@pytest.mark.parametrize("clean", [True, False], ids=["SIGTERM", "SIGKILL"])
+def test_metadata_survives_restart(broker, clean):
+    admin = admin_for(broker)
+    admin.create_topics([NewTopic("keep", 3, 1, config={"retention.ms": "123456"})])[
+        "keep"].result(60)
+    assert incremental_alter_v0(broker, "keep", [("max.message.bytes", 0, "5000")])[0] == 0
+    admin.create_partitions([NewPartitions("keep", 5)])["keep"].result(60)
+    admin.create_topics([NewTopic("again", 2, 1)])["again"].result(60)
+    p = Producer({"bootstrap.servers": broker.bootstrap})
+    for i in range(10):
+        p.produce("again", value=b"old %d" % i, partition=i % 2)
+    assert p.flush(60) == 0
+    # Deleted and created again under the same name: none of the old records.
+    admin.delete_topics(["again"])["again"].result(60)
+    wait_until(lambda: partitions_of(admin, "again") is None, 30, "the topic to be gone")
+    admin.create_topics([NewTopic("again", 1, 1)])["again"].result(60)
+
+    def check():
+        assert set(admin_for(broker).list_topics(timeout=30).topics) == {"keep", "again"}
+        assert partitions_of(admin_for(broker), "keep") == 5
+        cfg = topic_configs(admin_for(broker), "keep")
+        assert cfg["retention.ms"].value == "123456"
+        assert cfg["max.message.bytes"].value == "5000"
+        assert partitions_of(admin_for(broker), "again") == 1
+        c = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": "again"})
+        try:
+            return c.get_watermark_offsets(TopicPartition("again", 0), timeout=30)
+        finally:
+            c.close()
+
+    assert check() == (0, 0)
+    p.produce("again", value=b"new", partition=0)
+    assert p.flush(60) == 0
+    broker.restart(clean=clean)
+    assert check() == (0, 1)

@@ -10,8 +10,8 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from kclients import wait_until
-from kproto import (Conn, Reader, array, batch, i16, i32, nbytes, parse_produce_v3, produce_body,
-                    request, string)
+from kproto import (Conn, Reader, array, batch, i8, i16, i32, i64, nbytes, parse_produce_v3,
+                    produce_body, request, string)
 from sltest import Broker
 
 MAX_REQUEST = 1 << 20  # socket.request.max.bytes for this broker
@@ -271,4 +271,54 @@ def test_acks0_with_an_error_closes_connection(broker, what):
         body = produce_body("raw", 0, bytes(bad), acks=0)
     send_expect_close(broker, request(API_PRODUCE, 3, 1, body), "error in an acks=0 produce")
     assert high_watermark(broker, "raw", 0) == before
+    assert_healthy(broker)
+
+
+# ---- many requests on one connection ----
+
+def fetch_v4_body(topic, partition, offset, max_wait_ms):
+    return (i32(-1) + i32(max_wait_ms) + i32(1) + i32(1 << 20) + i8(0) +
+            array([string(topic) + array([i32(partition) + i64(offset) + i32(1 << 20)])]))
+
+
+def test_pipelined_responses_keep_request_order(broker):
+    """1,000 requests written back to back without reading: answers come in
+    request order, including after long-polling fetches that park while
+    later requests are done at once; acks=0 produces get none."""
+    hw = high_watermark(broker, "raw", 1)
+    frames, expect = [], []
+    for corr in range(1, 1001):
+        kind = corr % 5
+        if kind == 0:  # parks until its max wait: nothing new arrives on partition 1
+            frames.append(request(1, 4, corr, fetch_v4_body("raw", 1, hw, 50)))
+        elif kind == 1:
+            frames.append(request(API_PRODUCE, 3, corr,
+                                  produce_body("raw", 0, batch([b"p%d" % corr]), acks=1)))
+        elif kind == 2:
+            frames.append(request(API_PRODUCE, 3, corr,
+                                  produce_body("raw", 0, batch([b"z%d" % corr]), acks=0)))
+            continue  # no response
+        elif kind == 3:
+            frames.append(request(API_METADATA, 1, corr, array([string("raw")])))
+        else:
+            frames.append(request(API_API_VERSIONS, 0, corr, b""))
+        expect.append(corr)
+    before = high_watermark(broker, "raw", 0)
+    c = Conn(broker.port, timeout=60)
+    try:
+        c.send(b"".join(frames))
+        got = []
+        for _ in expect:
+            frame = c.recv_frame()
+            assert frame is not None, "closed after %d responses" % len(got)
+            got.append(struct.unpack_from(">i", frame)[0])
+            if got[-1] % 5 == 0:  # the parked fetch found nothing, without error
+                r = Reader(frame[4:])
+                r.i32()
+                assert (r.i32(), r.string(), r.i32(), r.i32(), r.i16(), r.i64()) == \
+                    (1, "raw", 1, 1, 0, hw)
+        assert got == expect
+    finally:
+        c.close()
+    assert high_watermark(broker, "raw", 0) == before + 400
     assert_healthy(broker)

@@ -16,6 +16,7 @@ from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from kclients import confluent_read, segment_batches, wait_until
+from kproto import Conn, Reader, batch, i32, parse_produce_v3, produce_body, string
 from sltest import free_port
 
 
@@ -249,3 +250,56 @@ def test_restart_between_sends_keeps_producer_state(proxied, how):
     assert not fatal, fatal
     check_exactly_once(bootstrap, "idem", 1, 4000)
     assert stored() == 4000
+
+
+# ---- sequence rules over raw requests ----
+
+OUT_OF_ORDER_SEQUENCE_NUMBER = 45
+INVALID_PRODUCER_EPOCH = 47
+
+
+def init_producer_id(port):
+    c = Conn(port)
+    try:
+        r = Reader(c.call(22, 0, string(None) + i32(60000)))
+    finally:
+        c.close()
+    r.i32()  # throttle
+    err, pid, epoch = r.i16(), r.i64(), r.i16()
+    assert err == 0, err
+    return pid, epoch
+
+
+def test_sequence_rules(broker):
+    create_topic(broker.bootstrap, "seq", 1)
+    pid, epoch = init_producer_id(broker.port)
+    assert pid >= 0 and epoch >= 0
+    assert init_producer_id(broker.port)[0] != pid, "producer ids are unique"
+    c = Conn(broker.port)
+
+    def produce(seq, values, ep=epoch, p=pid):
+        b = batch(values, producer_id=p, producer_epoch=ep, base_sequence=seq)
+        [(_, _, err, base)] = parse_produce_v3(c.call(0, 3, produce_body("seq", 0, b)))
+        return err, base
+
+    try:
+        assert produce(0, [b"a", b"b"]) == (0, 0)  # sequences 0-1
+        assert produce(2, [b"c"]) == (0, 2)
+        # A retry of a stored batch is answered with its original offset.
+        assert produce(0, [b"a", b"b"]) == (0, 0)
+        assert produce(2, [b"c"]) == (0, 2)
+        # A gap, or an overlap that is not a whole stored batch, is out of order.
+        assert produce(5, [b"x"])[0] == OUT_OF_ORDER_SEQUENCE_NUMBER
+        assert produce(1, [b"x", b"y"])[0] == OUT_OF_ORDER_SEQUENCE_NUMBER
+        assert produce(3, [b"d"]) == (0, 3)
+        # A new epoch must start at sequence 0; then the old one is fenced.
+        assert produce(4, [b"x"], ep=epoch + 1)[0] == OUT_OF_ORDER_SEQUENCE_NUMBER
+        assert produce(0, [b"e"], ep=epoch + 1) == (0, 4)
+        assert produce(4, [b"x"], ep=epoch)[0] == INVALID_PRODUCER_EPOCH
+        assert produce(1, [b"f"], ep=epoch + 1) == (0, 5)
+        # A batch with a producer id must carry a sequence.
+        assert produce(-1, [b"x"], ep=epoch + 1)[0] == 87  # INVALID_RECORD
+    finally:
+        c.close()
+    got = confluent_read(broker.bootstrap, "seq", [0])[0]
+    assert [r[2] for r in got] == [b"a", b"b", b"c", b"d", b"e", b"f"]
