@@ -140,7 +140,7 @@ def idempotent_producer(bootstrap):
 
 
 def value(i):
-    return b"msg-%07d" % i + b"-" * (i % 40)
+    return b"msg-%07d" % i + b"-" * (50 + i % 100)  # ~120 bytes a record on the wire
 
 
 def check_exactly_once(bootstrap, topic, npart, total):
@@ -165,9 +165,9 @@ def test_connection_drops_mid_stream(proxied):
     bootstrap = "127.0.0.1:%d" % proxy.port
     create_topic(bootstrap, "idem", 2)
     total = 50000
-    # Roughly 2.5 MB go to the broker: cut all connections 8 times on the way.
+    # About 6 MB go to the broker: cut all connections 8 times in the first 4.5 MB.
     start = proxy.client_bytes
-    proxy.drop_points = [start + 150000 + k * 250000 for k in range(8)]
+    proxy.drop_points = [start + 300000 + k * 600000 for k in range(8)]
     p, errors = idempotent_producer(bootstrap)
     delivered, failed = [], []
 
