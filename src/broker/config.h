@@ -218,7 +218,6 @@ int sl_config_lookup(const char *name);
 
 /* ---- topic settings ---- */
 
-
 /* Index of a topic setting by name, or -1. */
 int sl_topic_config_lookup(const char *name);
 const char *sl_topic_config_name(sl_tcfg id);

@@ -102,6 +102,7 @@ enum sl_kerr {
     KERR_INCONSISTENT_CLUSTER_ID = 104,
     KERR_TRANSACTIONAL_ID_NOT_FOUND = 105,
     KERR_FETCH_SESSION_TOPIC_ID_ERROR = 106,
+    KERR_UNSUPPORTED_ENDPOINT_TYPE = 115,
 };
 
 /* The Kafka error code for an internal error in a generic context. Handlers
