@@ -546,7 +546,11 @@ int sl_cmd_consume(sl_cli *cli, int argc, char **argv)
                                     "enable.partition.eof",
                                     "true",
                                     NULL};
-    const char *defaults_plain[] = {"enable.auto.commit",
+    /* librdkafka refuses assign() without a group.id; this one never joins
+     * (no subscribe) and never commits, so the broker never records it. */
+    const char *defaults_plain[] = {"group.id",
+                                    "sluice-assign-only",
+                                    "enable.auto.commit",
                                     "false",
                                     "enable.auto.offset.store",
                                     "false",

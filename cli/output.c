@@ -75,12 +75,17 @@ void sl_table_print(const sl_table *t, FILE *f)
         size_t n = strlen(t->cells[i]);
         if (n > w[i % (size_t)t->ncols]) w[i % (size_t)t->ncols] = n;
     }
-    for (size_t i = 0; i < full; i++) {
-        int col = (int)(i % (size_t)t->ncols);
-        if (col == t->ncols - 1)
-            fprintf(f, "%s\n", t->cells[i]);
-        else
-            fprintf(f, "%-*s  ", (int)w[col], t->cells[i]);
+    for (size_t row = 0; row < full; row += (size_t)t->ncols) {
+        /* Pad every cell but the row's last non-empty one: no trailing blanks. */
+        int last = t->ncols - 1;
+        while (last > 0 && !t->cells[row + (size_t)last][0])
+            last--;
+        for (int col = 0; col <= last; col++) {
+            if (col == last)
+                fprintf(f, "%s\n", t->cells[row + (size_t)col]);
+            else
+                fprintf(f, "%-*s  ", (int)w[col], t->cells[row + (size_t)col]);
+        }
     }
     sl_free(w);
 }
