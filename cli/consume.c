@@ -373,9 +373,21 @@ static int consume_loop(consume_state *st, rd_kafka_t *rk, int sigfd, int64_t co
     sl_progress_init(&prog, "consumed");
     int64_t seen = 0;
     int rc = 0;
+    /* Without --follow, a group that never assigns anything (no
+     * coordinator, a stuck rebalance) must not hang the command forever. */
+    int64_t assign_wait_ms = st->cli->timeout_ms > 60000 ? st->cli->timeout_ms : 60000;
+    int64_t assign_deadline = sl_now_ns() + assign_wait_ms * 1000000;
     for (;;) {
         if (st->fatal) {
             rc = st->fatal;
+            break;
+        }
+        if (!follow && !st->got_assignment && sl_now_ns() > assign_deadline) {
+            sl_progress_done(&prog);
+            rc = sl_fail(SL_EXIT_FAILED,
+                         "no partitions were assigned within %lld s: is the group coordinator "
+                         "available? (-v shows librdkafka's view)",
+                         (long long)(assign_wait_ms / 1000));
             break;
         }
         if (count >= 0 && seen >= count) break;
@@ -429,7 +441,7 @@ static int consume_loop(consume_state *st, rd_kafka_t *rk, int sigfd, int64_t co
     }
     sl_progress_done(&prog);
     fflush(stdout);
-    if (group && st->got_assignment && st->nparts == 0 && !follow && rc == 0 && seen < count)
+    if (group && st->got_assignment && st->nparts == 0 && !follow && rc == 0)
         fprintf(stderr, "sluice: no partitions were assigned to this consumer\n");
     return rc;
 }

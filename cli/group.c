@@ -245,7 +245,7 @@ static int group_list(sl_cli *cli, int argc, char **argv)
             sl_json_obj_end(&j);
             sl_json_end_line(&j);
         } else if (n == 0) {
-            printf("no groups\n");
+            if (nerr == 0) printf("no groups\n");
         } else {
             sl_table *t = sl_table_new(3, "GROUP", "STATE", "TYPE");
             for (size_t i = 0; i < n; i++) {
