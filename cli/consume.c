@@ -73,8 +73,9 @@ typedef struct consume_state {
     int nfmt;
     sl_map parts; /* "topic\0" + partition -> part_state */
     int nparts, neof;
-    bool got_assignment;
-    int fatal; /* exit code of an error met inside a callback */
+    bool got_assignment;      /* false again between a revoke and the next assignment */
+    int64_t waiting_since_ns; /* when the wait for an assignment began */
+    int fatal;                /* exit code of an error met inside a callback */
 } consume_state;
 
 /* ---- template -------------------------------------------------------------- */
@@ -330,6 +331,8 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     } else {
         rd_kafka_assign(rk, NULL);
         parts_clear(st);
+        st->got_assignment = false;
+        st->waiting_since_ns = sl_now_ns();
     }
 }
 
@@ -376,13 +379,14 @@ static int consume_loop(consume_state *st, rd_kafka_t *rk, int sigfd, int64_t co
     /* Without --follow, a group that never assigns anything (no
      * coordinator, a stuck rebalance) must not hang the command forever. */
     int64_t assign_wait_ms = st->cli->timeout_ms > 60000 ? st->cli->timeout_ms : 60000;
-    int64_t assign_deadline = sl_now_ns() + assign_wait_ms * 1000000;
+    st->waiting_since_ns = sl_now_ns();
     for (;;) {
         if (st->fatal) {
             rc = st->fatal;
             break;
         }
-        if (!follow && !st->got_assignment && sl_now_ns() > assign_deadline) {
+        if (!follow && !st->got_assignment &&
+            sl_now_ns() - st->waiting_since_ns > assign_wait_ms * 1000000) {
             sl_progress_done(&prog);
             rc = sl_fail(SL_EXIT_FAILED,
                          "no partitions were assigned within %lld s: is the group coordinator "

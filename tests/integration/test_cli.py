@@ -491,6 +491,66 @@ def test_consume_follow(broker):
     assert p.stdout.splitlines() == ["old", "new1"]
 
 
+def read_pty(fd, seconds):
+    out = b""
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        r, _, _ = select.select([fd], [], [], 0.1)
+        if r:
+            try:
+                out += os.read(fd, 4096)
+            except OSError:
+                break
+    return out.decode(errors="replace")
+
+
+def test_progress_line_only_on_a_terminal(broker):
+    import pty
+    bs = broker.bootstrap
+    # stderr a pipe: no progress line, nothing at all on stderr.
+    p = produce(broker, "prog", ["m%d" % i for i in range(2000)])
+    assert p.stderr == ""
+    assert sl("consume", "prog", bootstrap=bs).stderr == ""
+
+    # stderr a terminal: produce redraws a line with msgs/s while it runs.
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([SLUICE, "produce", "prog", "-b", bs], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=slave)
+    os.close(slave)
+    try:
+        proc.stdin.write(b"first\n")
+        proc.stdin.flush()
+        time.sleep(0.5)  # the next message finds the line due for a redraw
+        proc.stdin.write(b"second\n")
+        proc.stdin.flush()
+        time.sleep(0.3)
+        proc.stdin.close()
+        tty = read_pty(master, 3)
+        assert proc.wait(60) == 0
+    finally:
+        os.close(master)
+    assert "produced" in tty and "msgs/s" in tty
+    for mark in SANITIZER_MARKS:
+        assert mark not in tty
+    assert proc.stdout.read() == b"delivered 2, failed 0\n"
+
+    # consume --follow draws it while idle too.
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([SLUICE, "consume", "prog", "--follow", "-b", bs],
+                            stdout=subprocess.DEVNULL, stderr=slave)
+    os.close(slave)
+    try:
+        tty = read_pty(master, 2)
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(60) == 0
+        tty += read_pty(master, 0.5)
+    finally:
+        os.close(master)
+    assert "consumed 2002 msgs" in tty and "msgs/s" in tty
+    for mark in SANITIZER_MARKS:
+        assert mark not in tty
+
+
 # ---- cluster ----------------------------------------------------------------
 
 def test_cluster_info(broker):
@@ -533,7 +593,9 @@ def test_group_replay_story(broker):
     bs = broker.bootstrap
     sl("topic", "create", "orders", "-p", "3", bootstrap=bs)
     values = ["order-%04d" % i for i in range(1000)]
-    assert produce(broker, "orders", values).stdout == "delivered 1000, failed 0\n"
+    keyed = ["customer-%d|%s" % (i % 37, v) for i, v in enumerate(values)]
+    p = produce(broker, "orders", keyed, "--key-sep", "|")
+    assert p.stdout == "delivered 1000, failed 0\n"
 
     first = consume_json(broker, "orders", "--group", "billing")
     assert sorted(m["value"] for m in first) == values
