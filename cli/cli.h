@@ -87,6 +87,13 @@ int sl_args_parse(sl_cli *cli, const sl_opt *opts, int argc, char **argv, bool s
                   sl_args *out);
 void sl_args_free(sl_args *a);
 
+/* The start of every command: parses, answers --help, and checks the
+ * positional count (min_pos..max_pos, max_pos -1 for any; `missing` names
+ * what is missing). Returns true to go on (*rc = 0), false with the exit
+ * code in *rc; the caller frees `a` either way. */
+bool sl_args_begin(sl_cli *cli, const sl_opt *opts, int argc, char **argv, const char *help,
+                   int min_pos, int max_pos, const char *missing, sl_args *a, int *rc);
+
 /* Prints "sluice CMD: <message>" and a hint to --help; returns SL_EXIT_USAGE. */
 int sl_usage(const sl_cli *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Prints "sluice: <message>" on stderr; returns `code`. */
@@ -139,11 +146,21 @@ const rd_kafka_metadata_topic_t *sl_metadata_topic(const rd_kafka_metadata_t *md
 /* Exit code for a librdkafka error. */
 int sl_exit_for(rd_kafka_resp_err_t err);
 
-/* Admin call helpers: options carrying --timeout, and waiting on the result
- * queue. sl_admin_wait returns the event (caller destroys it) or NULL after
- * printing why (*code set). */
-rd_kafka_AdminOptions_t *sl_admin_options(sl_client *c, rd_kafka_admin_op_t op);
-rd_kafka_event_t *sl_admin_wait(sl_client *c, rd_kafka_queue_t *q, const char *what, int *code);
+/* A consumer-type client for admin work: it never auto-creates topics on
+ * metadata requests and reads offsets without transactional filtering.
+ * Returns 0 or an exit code. */
+int sl_admin_client_open(sl_client *c, const sl_cli *cli);
+
+/* One admin request: sl_admin_begin makes the result queue and the options
+ * (carrying --timeout) for the caller's rd_kafka_<Op>(c->rk, ..., a.o, a.q);
+ * sl_admin_end waits for the result and frees both. It returns the event
+ * (the caller destroys it) or NULL after printing why (*code set). */
+typedef struct sl_admin {
+    rd_kafka_queue_t *q;
+    rd_kafka_AdminOptions_t *o;
+} sl_admin;
+void sl_admin_begin(sl_client *c, sl_admin *a, rd_kafka_admin_op_t op);
+rd_kafka_event_t *sl_admin_end(sl_client *c, sl_admin *a, const char *what, int *code);
 
 /* Offsets by time for every partition in `parts`: each entry's offset is
  * set to the first offset whose timestamp is >= ts, or with the special
@@ -194,6 +211,8 @@ void sl_json_end_line(sl_json *j);
 void sl_json_kstr(sl_json *j, const char *key, const char *s);
 void sl_json_kint(sl_json *j, const char *key, int64_t v);
 void sl_json_kbool(sl_json *j, const char *key, bool v);
+/* Prints {"<key>":"<name>","<flag>":true} as one line (delete results). */
+void sl_json_print_flag(const char *key, const char *name, const char *flag);
 /* Writes raw bytes JSON-escaped (no quotes) to f. */
 void sl_json_escape(FILE *f, const void *p, size_t n);
 

@@ -62,16 +62,8 @@ static int fetch_versions(const sl_cli *cli, sl_api_range **v, char *from, size_
 static int cluster_info(sl_cli *cli, int argc, char **argv)
 {
     sl_args a;
-    int rc = sl_args_parse(cli, NULL, argc, argv, false, &a);
-    if (rc) goto out;
-    if (a.help) {
-        rc = sl_help(info_help);
-        goto out;
-    }
-    if (a.npos) {
-        rc = sl_usage(cli, "unexpected argument '%s'", a.pos[0]);
-        goto out;
-    }
+    int rc;
+    if (!sl_args_begin(cli, NULL, argc, argv, info_help, 0, 0, "nothing", &a, &rc)) goto out;
     static const char *const defaults[] = {"allow.auto.create.topics", "false", NULL};
     sl_client c;
     rd_kafka_conf_t *conf = sl_client_conf(&c, cli, defaults);

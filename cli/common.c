@@ -36,6 +36,21 @@ int sl_usage(const sl_cli *cli, const char *fmt, ...)
     return SL_EXIT_USAGE;
 }
 
+bool sl_args_begin(sl_cli *cli, const sl_opt *opts, int argc, char **argv, const char *help,
+                   int min_pos, int max_pos, const char *missing, sl_args *a, int *rc)
+{
+    if ((*rc = sl_args_parse(cli, opts, argc, argv, false, a))) return false;
+    if (a->help)
+        *rc = sl_help(help);
+    else if (a->npos < min_pos)
+        *rc = sl_usage(cli, "missing %s", missing);
+    else if (max_pos >= 0 && a->npos > max_pos)
+        *rc = sl_usage(cli, "unexpected argument '%s'", a->pos[max_pos]);
+    else
+        return true;
+    return false;
+}
+
 void sl_cli_set_cmd(sl_cli *cli, const char *cmd)
 {
     snprintf(cli->cmd, sizeof(cli->cmd), "%s", cmd);
@@ -524,23 +539,37 @@ int sl_exit_for(rd_kafka_resp_err_t err)
     }
 }
 
-rd_kafka_AdminOptions_t *sl_admin_options(sl_client *c, rd_kafka_admin_op_t op)
+int sl_admin_client_open(sl_client *c, const sl_cli *cli)
+{
+    static const char *const defaults[] = {"allow.auto.create.topics", "false", "isolation.level",
+                                           "read_uncommitted", NULL};
+    rd_kafka_conf_t *conf = sl_client_conf(c, cli, defaults);
+    if (!conf) return SL_EXIT_USAGE;
+    return sl_client_start(c, RD_KAFKA_CONSUMER, conf);
+}
+
+void sl_admin_begin(sl_client *c, sl_admin *a, rd_kafka_admin_op_t op)
 {
     char errstr[256];
-    rd_kafka_AdminOptions_t *o = rd_kafka_AdminOptions_new(c->rk, op);
-    rd_kafka_AdminOptions_set_request_timeout(o, c->cli->timeout_ms, errstr, sizeof(errstr));
+    a->q = rd_kafka_queue_new(c->rk);
+    a->o = rd_kafka_AdminOptions_new(c->rk, op);
+    rd_kafka_AdminOptions_set_request_timeout(a->o, c->cli->timeout_ms, errstr, sizeof(errstr));
     /* Only some operations have an operation timeout (the broker waits for
      * the change to take effect); the call fails harmlessly on the others. */
     if (op == RD_KAFKA_ADMIN_OP_CREATETOPICS || op == RD_KAFKA_ADMIN_OP_DELETETOPICS ||
         op == RD_KAFKA_ADMIN_OP_CREATEPARTITIONS || op == RD_KAFKA_ADMIN_OP_DELETERECORDS)
-        rd_kafka_AdminOptions_set_operation_timeout(o, c->cli->timeout_ms, errstr, sizeof(errstr));
-    return o;
+        rd_kafka_AdminOptions_set_operation_timeout(a->o, c->cli->timeout_ms, errstr,
+                                                    sizeof(errstr));
 }
 
-rd_kafka_event_t *sl_admin_wait(sl_client *c, rd_kafka_queue_t *q, const char *what, int *code)
+rd_kafka_event_t *sl_admin_end(sl_client *c, sl_admin *a, const char *what, int *code)
 {
     /* The request timeout is --timeout; give librdkafka time to report it. */
-    rd_kafka_event_t *ev = rd_kafka_queue_poll(q, c->cli->timeout_ms * 2 + 1000);
+    rd_kafka_event_t *ev = rd_kafka_queue_poll(a->q, c->cli->timeout_ms * 2 + 1000);
+    rd_kafka_AdminOptions_destroy(a->o);
+    rd_kafka_queue_destroy(a->q);
+    a->o = NULL;
+    a->q = NULL;
     if (!ev) {
         *code = sl_fail(SL_EXIT_FAILED, "%s: no answer within %d ms", what, c->cli->timeout_ms);
         return NULL;

@@ -473,17 +473,8 @@ int sl_cmd_consume(sl_cli *cli, int argc, char **argv)
     char *topics_buf = NULL;
     char **topics = NULL;
     int sigfd = -1;
-    int rc = sl_args_parse(cli, opts, argc, argv, false, &a);
-    if (rc) goto out;
-    if (a.help) {
-        rc = sl_help(consume_help);
-        goto out;
-    }
-    if (a.npos != 1) {
-        rc = a.npos ? sl_usage(cli, "unexpected argument '%s'", a.pos[1])
-                    : sl_usage(cli, "missing TOPIC");
-        goto out;
-    }
+    int rc;
+    if (!sl_args_begin(cli, opts, argc, argv, consume_help, 1, 1, "TOPIC", &a, &rc)) goto out;
     for (int i = 0; i < a.nopts; i++) {
         const char *v = a.opts[i].arg;
         switch (a.opts[i].id) {
@@ -551,32 +542,23 @@ int sl_cmd_consume(sl_cli *cli, int argc, char **argv)
     sigaddset(&wake, SIGTERM);
     sigfd = signalfd(-1, &wake, SFD_NONBLOCK | SFD_CLOEXEC);
 
-    const char *defaults_group[] = {"group.id",
-                                    group,
-                                    "enable.auto.commit",
-                                    "true",
-                                    "enable.auto.offset.store",
-                                    "false",
-                                    "auto.offset.reset",
-                                    "earliest",
-                                    "enable.partition.eof",
-                                    "true",
-                                    NULL};
-    /* librdkafka refuses assign() without a group.id; this one never joins
-     * (no subscribe) and never commits, so the broker never records it. */
-    const char *defaults_plain[] = {"group.id",
-                                    "sluice-assign-only",
-                                    "enable.auto.commit",
-                                    "false",
-                                    "enable.auto.offset.store",
-                                    "false",
-                                    "auto.offset.reset",
-                                    "earliest",
-                                    "enable.partition.eof",
-                                    "true",
-                                    NULL};
+    /* Offsets are stored after each printed message and committed by
+     * librdkafka (with --group). librdkafka refuses assign() without a
+     * group.id, so plain consumers get one that never joins (no subscribe)
+     * and never commits: the broker never records it. */
+    const char *defaults[] = {"group.id",
+                              group ? group : "sluice-assign-only",
+                              "enable.auto.commit",
+                              group ? "true" : "false",
+                              "enable.auto.offset.store",
+                              "false",
+                              "auto.offset.reset",
+                              "earliest",
+                              "enable.partition.eof",
+                              "true",
+                              NULL};
     sl_client c;
-    rd_kafka_conf_t *conf = sl_client_conf(&c, cli, group ? defaults_group : defaults_plain);
+    rd_kafka_conf_t *conf = sl_client_conf(&c, cli, defaults);
     if (!conf) {
         rc = SL_EXIT_USAGE;
         goto out;

@@ -74,15 +74,6 @@ static const char delete_help[] =
     "\n"
     "JSON: {\"group\":..,\"deleted\":true}\n";
 
-static int admin_open(sl_client *c, const sl_cli *cli)
-{
-    static const char *const defaults[] = {"allow.auto.create.topics", "false", "isolation.level",
-                                           "read_uncommitted", NULL};
-    rd_kafka_conf_t *conf = sl_client_conf(c, cli, defaults);
-    if (!conf) return SL_EXIT_USAGE;
-    return sl_client_start(c, RD_KAFKA_CONSUMER, conf);
-}
-
 /* Reports a failed per-group result; returns the exit code. */
 static int group_error(const char *group, const rd_kafka_error_t *e, const char *what)
 {
@@ -103,11 +94,11 @@ static int describe_group(sl_client *c, const char *group, rd_kafka_event_t **ev
                           const rd_kafka_ConsumerGroupDescription_t **desc)
 {
     int rc;
-    rd_kafka_queue_t *q = rd_kafka_queue_new(c->rk);
-    rd_kafka_AdminOptions_t *o = sl_admin_options(c, RD_KAFKA_ADMIN_OP_DESCRIBECONSUMERGROUPS);
+    sl_admin ad;
+    sl_admin_begin(c, &ad, RD_KAFKA_ADMIN_OP_DESCRIBECONSUMERGROUPS);
     const char *groups[] = {group};
-    rd_kafka_DescribeConsumerGroups(c->rk, groups, 1, o, q);
-    *ev = sl_admin_wait(c, q, "describe group", &rc);
+    rd_kafka_DescribeConsumerGroups(c->rk, groups, 1, ad.o, ad.q);
+    *ev = sl_admin_end(c, &ad, "describe group", &rc);
     if (*ev) {
         size_t n;
         const rd_kafka_ConsumerGroupDescription_t **ds =
@@ -123,8 +114,6 @@ static int describe_group(sl_client *c, const char *group, rd_kafka_event_t **ev
             *desc = ds[0];
         }
     }
-    rd_kafka_AdminOptions_destroy(o);
-    rd_kafka_queue_destroy(q);
     return rc;
 }
 
@@ -134,11 +123,11 @@ static int committed_offsets(sl_client *c, const char *group,
                              const rd_kafka_topic_partition_list_t **out)
 {
     int rc;
-    rd_kafka_queue_t *q = rd_kafka_queue_new(c->rk);
-    rd_kafka_AdminOptions_t *o = sl_admin_options(c, RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPOFFSETS);
+    sl_admin ad;
+    sl_admin_begin(c, &ad, RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPOFFSETS);
     rd_kafka_ListConsumerGroupOffsets_t *req = rd_kafka_ListConsumerGroupOffsets_new(group, parts);
-    rd_kafka_ListConsumerGroupOffsets(c->rk, &req, 1, o, q);
-    *ev = sl_admin_wait(c, q, "list committed offsets", &rc);
+    rd_kafka_ListConsumerGroupOffsets(c->rk, &req, 1, ad.o, ad.q);
+    *ev = sl_admin_end(c, &ad, "list committed offsets", &rc);
     if (*ev) {
         size_t n;
         const rd_kafka_group_result_t **gr = rd_kafka_ListConsumerGroupOffsets_result_groups(
@@ -154,8 +143,6 @@ static int committed_offsets(sl_client *c, const char *group,
         }
     }
     rd_kafka_ListConsumerGroupOffsets_destroy(req);
-    rd_kafka_AdminOptions_destroy(o);
-    rd_kafka_queue_destroy(q);
     return rc;
 }
 
@@ -196,24 +183,16 @@ static int cmp_listed(const void *a, const void *b)
 static int group_list(sl_cli *cli, int argc, char **argv)
 {
     sl_args a;
-    int rc = sl_args_parse(cli, NULL, argc, argv, false, &a);
-    if (rc) goto out;
-    if (a.help) {
-        rc = sl_help(list_help);
-        goto out;
-    }
-    if (a.npos) {
-        rc = sl_usage(cli, "unexpected argument '%s'", a.pos[0]);
-        goto out;
-    }
+    int rc;
+    if (!sl_args_begin(cli, NULL, argc, argv, list_help, 0, 0, "nothing", &a, &rc)) goto out;
     sl_client c;
-    if ((rc = admin_open(&c, cli))) goto out;
+    if ((rc = sl_admin_client_open(&c, cli))) goto out;
     const rd_kafka_metadata_t *md = NULL;
     if ((rc = sl_client_metadata(&c, NULL, &md))) goto done;
-    rd_kafka_queue_t *q = rd_kafka_queue_new(c.rk);
-    rd_kafka_AdminOptions_t *o = sl_admin_options(&c, RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPS);
-    rd_kafka_ListConsumerGroups(c.rk, o, q);
-    rd_kafka_event_t *ev = sl_admin_wait(&c, q, "list groups", &rc);
+    sl_admin ad;
+    sl_admin_begin(&c, &ad, RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPS);
+    rd_kafka_ListConsumerGroups(c.rk, ad.o, ad.q);
+    rd_kafka_event_t *ev = sl_admin_end(&c, &ad, "list groups", &rc);
     if (ev) {
         const rd_kafka_ListConsumerGroups_result_t *res =
             rd_kafka_event_ListConsumerGroups_result(ev);
@@ -263,8 +242,6 @@ static int group_list(sl_cli *cli, int argc, char **argv)
         sl_free(v);
         rd_kafka_event_destroy(ev);
     }
-    rd_kafka_AdminOptions_destroy(o);
-    rd_kafka_queue_destroy(q);
 done:
     if (md) rd_kafka_metadata_destroy(md);
     sl_client_close(&c);
@@ -321,20 +298,11 @@ static char *assignment_text(const rd_kafka_topic_partition_list_t *l)
 static int group_describe(sl_cli *cli, int argc, char **argv)
 {
     sl_args a;
-    int rc = sl_args_parse(cli, NULL, argc, argv, false, &a);
-    if (rc) goto out;
-    if (a.help) {
-        rc = sl_help(describe_help);
-        goto out;
-    }
-    if (a.npos != 1) {
-        rc = a.npos ? sl_usage(cli, "unexpected argument '%s'", a.pos[1])
-                    : sl_usage(cli, "missing GROUP");
-        goto out;
-    }
+    int rc;
+    if (!sl_args_begin(cli, NULL, argc, argv, describe_help, 1, 1, "GROUP", &a, &rc)) goto out;
     const char *group = a.pos[0];
     sl_client c;
-    if ((rc = admin_open(&c, cli))) goto out;
+    if ((rc = sl_admin_client_open(&c, cli))) goto out;
     const rd_kafka_metadata_t *md = NULL;
     rd_kafka_event_t *dev = NULL, *oev = NULL;
     rd_kafka_topic_partition_list_t *parts = NULL, *lo = NULL, *hi = NULL;
@@ -583,17 +551,8 @@ static int group_reset_offsets(sl_cli *cli, int argc, char **argv)
     int64_t arg = 0;
     bool execute = false;
     int ntopics = 0;
-    int rc = sl_args_parse(cli, opts, argc, argv, false, &a);
-    if (rc) goto out;
-    if (a.help) {
-        rc = sl_help(reset_help);
-        goto out;
-    }
-    if (a.npos != 1) {
-        rc = a.npos ? sl_usage(cli, "unexpected argument '%s'", a.pos[1])
-                    : sl_usage(cli, "missing GROUP");
-        goto out;
-    }
+    int rc;
+    if (!sl_args_begin(cli, opts, argc, argv, reset_help, 1, 1, "GROUP", &a, &rc)) goto out;
     for (int i = 0; i < a.nopts; i++) {
         int id = a.opts[i].id;
         const char *v = a.opts[i].arg;
@@ -636,7 +595,7 @@ static int group_reset_offsets(sl_cli *cli, int argc, char **argv)
     const char *group = a.pos[0];
 
     sl_client c;
-    if ((rc = admin_open(&c, cli))) goto out;
+    if ((rc = sl_admin_client_open(&c, cli))) goto out;
     const rd_kafka_metadata_t *md = NULL;
     rd_kafka_event_t *dev = NULL, *oev = NULL;
     rd_kafka_topic_partition_list_t *parts = NULL, *lo = NULL, *hi = NULL, *target = NULL;
@@ -714,13 +673,12 @@ static int group_reset_offsets(sl_cli *cli, int argc, char **argv)
     }
 
     if (execute) {
-        rd_kafka_queue_t *q = rd_kafka_queue_new(c.rk);
-        rd_kafka_AdminOptions_t *o =
-            sl_admin_options(&c, RD_KAFKA_ADMIN_OP_ALTERCONSUMERGROUPOFFSETS);
+        sl_admin ad;
+        sl_admin_begin(&c, &ad, RD_KAFKA_ADMIN_OP_ALTERCONSUMERGROUPOFFSETS);
         rd_kafka_AlterConsumerGroupOffsets_t *req =
             rd_kafka_AlterConsumerGroupOffsets_new(group, target);
-        rd_kafka_AlterConsumerGroupOffsets(c.rk, &req, 1, o, q);
-        rd_kafka_event_t *ev = sl_admin_wait(&c, q, "reset offsets", &rc);
+        rd_kafka_AlterConsumerGroupOffsets(c.rk, &req, 1, ad.o, ad.q);
+        rd_kafka_event_t *ev = sl_admin_end(&c, &ad, "reset offsets", &rc);
         if (ev) {
             size_t n;
             const rd_kafka_group_result_t **gr = rd_kafka_AlterConsumerGroupOffsets_result_groups(
@@ -746,8 +704,6 @@ static int group_reset_offsets(sl_cli *cli, int argc, char **argv)
             rd_kafka_event_destroy(ev);
         }
         rd_kafka_AlterConsumerGroupOffsets_destroy(req);
-        rd_kafka_AdminOptions_destroy(o);
-        rd_kafka_queue_destroy(q);
     }
 
     if (cli->json) {
@@ -817,27 +773,18 @@ out:
 static int group_delete(sl_cli *cli, int argc, char **argv)
 {
     sl_args a;
-    int rc = sl_args_parse(cli, NULL, argc, argv, false, &a);
-    if (rc) goto out;
-    if (a.help) {
-        rc = sl_help(delete_help);
-        goto out;
-    }
-    if (a.npos != 1) {
-        rc = a.npos ? sl_usage(cli, "unexpected argument '%s'", a.pos[1])
-                    : sl_usage(cli, "missing GROUP");
-        goto out;
-    }
+    int rc;
+    if (!sl_args_begin(cli, NULL, argc, argv, delete_help, 1, 1, "GROUP", &a, &rc)) goto out;
     const char *group = a.pos[0];
     sl_client c;
-    if ((rc = admin_open(&c, cli))) goto out;
+    if ((rc = sl_admin_client_open(&c, cli))) goto out;
     const rd_kafka_metadata_t *md = NULL;
     if ((rc = sl_client_metadata(&c, NULL, &md))) goto done;
     rd_kafka_DeleteGroup_t *dg = rd_kafka_DeleteGroup_new(group);
-    rd_kafka_queue_t *q = rd_kafka_queue_new(c.rk);
-    rd_kafka_AdminOptions_t *o = sl_admin_options(&c, RD_KAFKA_ADMIN_OP_DELETEGROUPS);
-    rd_kafka_DeleteGroups(c.rk, &dg, 1, o, q);
-    rd_kafka_event_t *ev = sl_admin_wait(&c, q, "delete group", &rc);
+    sl_admin ad;
+    sl_admin_begin(&c, &ad, RD_KAFKA_ADMIN_OP_DELETEGROUPS);
+    rd_kafka_DeleteGroups(c.rk, &dg, 1, ad.o, ad.q);
+    rd_kafka_event_t *ev = sl_admin_end(&c, &ad, "delete group", &rc);
     if (ev) {
         size_t n;
         const rd_kafka_group_result_t **gr =
@@ -846,21 +793,12 @@ static int group_delete(sl_cli *cli, int argc, char **argv)
         if (e) rc = group_error(group, e, "deleting");
         rd_kafka_event_destroy(ev);
     }
-    rd_kafka_AdminOptions_destroy(o);
-    rd_kafka_queue_destroy(q);
     rd_kafka_DeleteGroup_destroy(dg);
     if (rc == 0) {
-        if (cli->json) {
-            sl_json j;
-            sl_json_init(&j, stdout);
-            sl_json_obj(&j);
-            sl_json_kstr(&j, "group", group);
-            sl_json_kbool(&j, "deleted", true);
-            sl_json_obj_end(&j);
-            sl_json_end_line(&j);
-        } else {
+        if (cli->json)
+            sl_json_print_flag("group", group, "deleted");
+        else
             printf("deleted group %s\n", group);
-        }
     }
 done:
     if (md) rd_kafka_metadata_destroy(md);

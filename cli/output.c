@@ -294,6 +294,17 @@ void sl_json_kbool(sl_json *j, const char *key, bool v)
     sl_json_bool(j, v);
 }
 
+void sl_json_print_flag(const char *key, const char *name, const char *flag)
+{
+    sl_json j;
+    sl_json_init(&j, stdout);
+    sl_json_obj(&j);
+    sl_json_kstr(&j, key, name);
+    sl_json_kbool(&j, flag, true);
+    sl_json_obj_end(&j);
+    sl_json_end_line(&j);
+}
+
 /* ---- progress line --------------------------------------------------------- */
 
 int64_t sl_now_ns(void)

@@ -69,17 +69,8 @@ int sl_cmd_produce(sl_cli *cli, int argc, char **argv)
     int32_t partition = RD_KAFKA_PARTITION_UA;
     rd_kafka_headers_t *headers = NULL;
     FILE *in = NULL;
-    int rc = sl_args_parse(cli, opts, argc, argv, false, &a);
-    if (rc) goto out;
-    if (a.help) {
-        rc = sl_help(produce_help);
-        goto out;
-    }
-    if (a.npos != 1) {
-        rc = a.npos ? sl_usage(cli, "unexpected argument '%s'", a.pos[1])
-                    : sl_usage(cli, "missing TOPIC");
-        goto out;
-    }
+    int rc;
+    if (!sl_args_begin(cli, opts, argc, argv, produce_help, 1, 1, "TOPIC", &a, &rc)) goto out;
     const char *topic = a.pos[0];
     for (int i = 0; i < a.nopts; i++) {
         const char *v = a.opts[i].arg;

@@ -78,17 +78,6 @@ static const char delete_help[] = "Usage: sluice topic delete NAME\n"
                                   "\n"
                                   "JSON: {\"topic\":..,\"deleted\":true}\n";
 
-/* A consumer-type client: it never auto-creates topics on metadata requests
- * and reads offsets without transactional filtering. */
-static int admin_open(sl_client *c, const sl_cli *cli)
-{
-    static const char *const defaults[] = {"allow.auto.create.topics", "false", "isolation.level",
-                                           "read_uncommitted", NULL};
-    rd_kafka_conf_t *conf = sl_client_conf(c, cli, defaults);
-    if (!conf) return SL_EXIT_USAGE;
-    return sl_client_start(c, RD_KAFKA_CONSUMER, conf);
-}
-
 /* Prints the per-topic result of an admin call; returns the exit code. */
 static int check_topic_results(const rd_kafka_topic_result_t **res, size_t n, const char *what)
 {
@@ -125,21 +114,13 @@ static int topic_list(sl_cli *cli, int argc, char **argv)
 {
     static const sl_opt opts[] = {{"all", 'a', false, O_ALL}, {NULL, 0, false, 0}};
     sl_args a;
-    int rc = sl_args_parse(cli, opts, argc, argv, false, &a);
+    int rc;
     bool all = false;
-    if (rc) goto out;
-    if (a.help) {
-        rc = sl_help(list_help);
-        goto out;
-    }
+    if (!sl_args_begin(cli, opts, argc, argv, list_help, 0, 0, "nothing", &a, &rc)) goto out;
     for (int i = 0; i < a.nopts; i++)
         if (a.opts[i].id == O_ALL) all = true;
-    if (a.npos) {
-        rc = sl_usage(cli, "unexpected argument '%s'", a.pos[0]);
-        goto out;
-    }
     sl_client c;
-    if ((rc = admin_open(&c, cli))) goto out;
+    if ((rc = sl_admin_client_open(&c, cli))) goto out;
     const rd_kafka_metadata_t *md;
     if ((rc = sl_client_metadata(&c, NULL, &md)) == 0) {
         const rd_kafka_metadata_topic_t **ts = sl_calloc((size_t)md->topic_cnt + 1, sizeof(*ts));
@@ -198,16 +179,8 @@ static int topic_create(sl_cli *cli, int argc, char **argv)
     sl_args a;
     int32_t partitions = -1, rf = -1;
     rd_kafka_NewTopic_t *nt = NULL;
-    int rc = sl_args_parse(cli, opts, argc, argv, false, &a);
-    if (rc) goto out;
-    if (a.help) {
-        rc = sl_help(create_help);
-        goto out;
-    }
-    if (a.npos < 1) {
-        rc = sl_usage(cli, "missing topic NAME");
-        goto out;
-    }
+    int rc;
+    if (!sl_args_begin(cli, opts, argc, argv, create_help, 1, -1, "topic NAME", &a, &rc)) goto out;
     const char *name = a.pos[0];
     for (int i = 0; i < a.nopts; i++) {
         const char *v = a.opts[i].arg;
@@ -247,14 +220,14 @@ static int topic_create(sl_cli *cli, int argc, char **argv)
     }
 
     sl_client c;
-    if ((rc = admin_open(&c, cli))) goto out;
+    if ((rc = sl_admin_client_open(&c, cli))) goto out;
     const rd_kafka_metadata_t *md;
     if ((rc = sl_client_metadata(&c, NULL, &md)) == 0) {
         rd_kafka_metadata_destroy(md);
-        rd_kafka_queue_t *q = rd_kafka_queue_new(c.rk);
-        rd_kafka_AdminOptions_t *o = sl_admin_options(&c, RD_KAFKA_ADMIN_OP_CREATETOPICS);
-        rd_kafka_CreateTopics(c.rk, &nt, 1, o, q);
-        rd_kafka_event_t *ev = sl_admin_wait(&c, q, "create topic", &rc);
+        sl_admin ad;
+        sl_admin_begin(&c, &ad, RD_KAFKA_ADMIN_OP_CREATETOPICS);
+        rd_kafka_CreateTopics(c.rk, &nt, 1, ad.o, ad.q);
+        rd_kafka_event_t *ev = sl_admin_end(&c, &ad, "create topic", &rc);
         if (ev) {
             size_t n;
             const rd_kafka_topic_result_t **res =
@@ -262,8 +235,6 @@ static int topic_create(sl_cli *cli, int argc, char **argv)
             rc = check_topic_results(res, n, "creating topic");
             rd_kafka_event_destroy(ev);
         }
-        rd_kafka_AdminOptions_destroy(o);
-        rd_kafka_queue_destroy(q);
     }
     sl_client_close(&c);
     if (rc == 0) {
@@ -306,10 +277,10 @@ static int describe_configs(sl_client *c, const char *topic, rd_kafka_event_t **
 {
     int rc;
     rd_kafka_ConfigResource_t *res = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic);
-    rd_kafka_queue_t *q = rd_kafka_queue_new(c->rk);
-    rd_kafka_AdminOptions_t *o = sl_admin_options(c, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS);
-    rd_kafka_DescribeConfigs(c->rk, &res, 1, o, q);
-    *ev = sl_admin_wait(c, q, "describe configs", &rc);
+    sl_admin ad;
+    sl_admin_begin(c, &ad, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS);
+    rd_kafka_DescribeConfigs(c->rk, &res, 1, ad.o, ad.q);
+    *ev = sl_admin_end(c, &ad, "describe configs", &rc);
     if (*ev) {
         size_t nres;
         const rd_kafka_ConfigResource_t **rs = rd_kafka_DescribeConfigs_result_resources(
@@ -328,8 +299,6 @@ static int describe_configs(sl_client *c, const char *topic, rd_kafka_event_t **
             *entries = (const rd_kafka_ConfigEntry_t **)rd_kafka_ConfigResource_configs(rs[0], n);
         }
     }
-    rd_kafka_AdminOptions_destroy(o);
-    rd_kafka_queue_destroy(q);
     rd_kafka_ConfigResource_destroy(res);
     return rc;
 }
@@ -387,20 +356,11 @@ static int cmp_partition(const void *a, const void *b)
 static int topic_describe(sl_cli *cli, int argc, char **argv)
 {
     sl_args a;
-    int rc = sl_args_parse(cli, NULL, argc, argv, false, &a);
-    if (rc) goto out;
-    if (a.help) {
-        rc = sl_help(describe_help);
-        goto out;
-    }
-    if (a.npos != 1) {
-        rc = a.npos ? sl_usage(cli, "unexpected argument '%s'", a.pos[1])
-                    : sl_usage(cli, "missing topic NAME");
-        goto out;
-    }
+    int rc;
+    if (!sl_args_begin(cli, NULL, argc, argv, describe_help, 1, 1, "topic NAME", &a, &rc)) goto out;
     const char *name = a.pos[0];
     sl_client c;
-    if ((rc = admin_open(&c, cli))) goto out;
+    if ((rc = sl_admin_client_open(&c, cli))) goto out;
     const rd_kafka_metadata_t *md = NULL;
     rd_kafka_topic_partition_list_t *lo = NULL, *hi = NULL;
     rd_kafka_event_t *cev = NULL;
@@ -539,16 +499,8 @@ static int topic_alter_config(sl_cli *cli, int argc, char **argv)
 {
     static const sl_opt opts[] = {{"delete", 'd', true, O_DELETE}, {NULL, 0, false, 0}};
     sl_args a;
-    int rc = sl_args_parse(cli, opts, argc, argv, false, &a);
-    if (rc) goto out;
-    if (a.help) {
-        rc = sl_help(alter_help);
-        goto out;
-    }
-    if (a.npos < 1) {
-        rc = sl_usage(cli, "missing topic NAME");
-        goto out;
-    }
+    int rc;
+    if (!sl_args_begin(cli, opts, argc, argv, alter_help, 1, -1, "topic NAME", &a, &rc)) goto out;
     if (a.npos < 2 && a.nopts == 0) {
         rc = sl_usage(cli, "nothing to change: give KEY=VALUE or --delete KEY");
         goto out;
@@ -564,7 +516,7 @@ static int topic_alter_config(sl_cli *cli, int argc, char **argv)
     }
 
     sl_client c;
-    if ((rc = admin_open(&c, cli))) goto out;
+    if ((rc = sl_admin_client_open(&c, cli))) goto out;
     const rd_kafka_metadata_t *md = NULL;
     rd_kafka_event_t *cev = NULL;
     rd_kafka_ConfigResource_t *res = NULL;
@@ -599,10 +551,11 @@ static int topic_alter_config(sl_cli *cli, int argc, char **argv)
     rd_kafka_event_destroy(cev);
     cev = NULL;
 
-    rd_kafka_queue_t *q = rd_kafka_queue_new(c.rk);
-    rd_kafka_AdminOptions_t *o = sl_admin_options(&c, RD_KAFKA_ADMIN_OP_ALTERCONFIGS);
-    rd_kafka_AlterConfigs(c.rk, &res, 1, o, q);
-    rd_kafka_event_t *ev = sl_admin_wait(&c, q, "alter configs", &rc);
+    sl_admin ad;
+
+    sl_admin_begin(&c, &ad, RD_KAFKA_ADMIN_OP_ALTERCONFIGS);
+    rd_kafka_AlterConfigs(c.rk, &res, 1, ad.o, ad.q);
+    rd_kafka_event_t *ev = sl_admin_end(&c, &ad, "alter configs", &rc);
     if (ev) {
         size_t nres;
         const rd_kafka_ConfigResource_t **rs =
@@ -616,8 +569,6 @@ static int topic_alter_config(sl_cli *cli, int argc, char **argv)
         }
         rd_kafka_event_destroy(ev);
     }
-    rd_kafka_AdminOptions_destroy(o);
-    rd_kafka_queue_destroy(q);
     if (rc == 0) {
         if (cli->json) {
             sl_json j;
@@ -663,23 +614,17 @@ static int topic_add_partitions(sl_cli *cli, int argc, char **argv)
 {
     sl_args a;
     int32_t add;
-    int rc = sl_args_parse(cli, NULL, argc, argv, false, &a);
-    if (rc) goto out;
-    if (a.help) {
-        rc = sl_help(addp_help);
+    int rc;
+    if (!sl_args_begin(cli, NULL, argc, argv, addp_help, 2, 2,
+                       "NAME and N (the number of partitions to add)", &a, &rc))
         goto out;
-    }
-    if (a.npos != 2) {
-        rc = sl_usage(cli, "expected NAME and N (the number of partitions to add)");
-        goto out;
-    }
     if (sl_parse_i32(a.pos[1], 1, 1000000, &add) != 0) {
         rc = sl_usage(cli, "bad partition count '%s' (1 or more partitions to add)", a.pos[1]);
         goto out;
     }
     const char *name = a.pos[0];
     sl_client c;
-    if ((rc = admin_open(&c, cli))) goto out;
+    if ((rc = sl_admin_client_open(&c, cli))) goto out;
     const rd_kafka_metadata_t *md = NULL;
     if ((rc = sl_client_metadata(&c, name, &md))) goto done;
     const rd_kafka_metadata_topic_t *t = sl_metadata_topic(md, name, &rc);
@@ -692,10 +637,10 @@ static int topic_add_partitions(sl_cli *cli, int argc, char **argv)
         rc = sl_fail(SL_EXIT_USAGE, "%s", errstr);
         goto done;
     }
-    rd_kafka_queue_t *q = rd_kafka_queue_new(c.rk);
-    rd_kafka_AdminOptions_t *o = sl_admin_options(&c, RD_KAFKA_ADMIN_OP_CREATEPARTITIONS);
-    rd_kafka_CreatePartitions(c.rk, &np, 1, o, q);
-    rd_kafka_event_t *ev = sl_admin_wait(&c, q, "add partitions", &rc);
+    sl_admin ad;
+    sl_admin_begin(&c, &ad, RD_KAFKA_ADMIN_OP_CREATEPARTITIONS);
+    rd_kafka_CreatePartitions(c.rk, &np, 1, ad.o, ad.q);
+    rd_kafka_event_t *ev = sl_admin_end(&c, &ad, "add partitions", &rc);
     if (ev) {
         size_t n;
         const rd_kafka_topic_result_t **res =
@@ -703,8 +648,6 @@ static int topic_add_partitions(sl_cli *cli, int argc, char **argv)
         rc = check_topic_results(res, n, "adding partitions to");
         rd_kafka_event_destroy(ev);
     }
-    rd_kafka_AdminOptions_destroy(o);
-    rd_kafka_queue_destroy(q);
     rd_kafka_NewPartitions_destroy(np);
     if (rc == 0) {
         if (cli->json) {
@@ -733,28 +676,19 @@ out:
 static int topic_delete(sl_cli *cli, int argc, char **argv)
 {
     sl_args a;
-    int rc = sl_args_parse(cli, NULL, argc, argv, false, &a);
-    if (rc) goto out;
-    if (a.help) {
-        rc = sl_help(delete_help);
-        goto out;
-    }
-    if (a.npos != 1) {
-        rc = a.npos ? sl_usage(cli, "unexpected argument '%s'", a.pos[1])
-                    : sl_usage(cli, "missing topic NAME");
-        goto out;
-    }
+    int rc;
+    if (!sl_args_begin(cli, NULL, argc, argv, delete_help, 1, 1, "topic NAME", &a, &rc)) goto out;
     const char *name = a.pos[0];
     sl_client c;
-    if ((rc = admin_open(&c, cli))) goto out;
+    if ((rc = sl_admin_client_open(&c, cli))) goto out;
     const rd_kafka_metadata_t *md = NULL;
     if ((rc = sl_client_metadata(&c, name, &md))) goto done;
     if (!sl_metadata_topic(md, name, &rc)) goto done;
     rd_kafka_DeleteTopic_t *dt = rd_kafka_DeleteTopic_new(name);
-    rd_kafka_queue_t *q = rd_kafka_queue_new(c.rk);
-    rd_kafka_AdminOptions_t *o = sl_admin_options(&c, RD_KAFKA_ADMIN_OP_DELETETOPICS);
-    rd_kafka_DeleteTopics(c.rk, &dt, 1, o, q);
-    rd_kafka_event_t *ev = sl_admin_wait(&c, q, "delete topic", &rc);
+    sl_admin ad;
+    sl_admin_begin(&c, &ad, RD_KAFKA_ADMIN_OP_DELETETOPICS);
+    rd_kafka_DeleteTopics(c.rk, &dt, 1, ad.o, ad.q);
+    rd_kafka_event_t *ev = sl_admin_end(&c, &ad, "delete topic", &rc);
     if (ev) {
         size_t n;
         const rd_kafka_topic_result_t **res =
@@ -762,21 +696,12 @@ static int topic_delete(sl_cli *cli, int argc, char **argv)
         rc = check_topic_results(res, n, "deleting topic");
         rd_kafka_event_destroy(ev);
     }
-    rd_kafka_AdminOptions_destroy(o);
-    rd_kafka_queue_destroy(q);
     rd_kafka_DeleteTopic_destroy(dt);
     if (rc == 0) {
-        if (cli->json) {
-            sl_json j;
-            sl_json_init(&j, stdout);
-            sl_json_obj(&j);
-            sl_json_kstr(&j, "topic", name);
-            sl_json_kbool(&j, "deleted", true);
-            sl_json_obj_end(&j);
-            sl_json_end_line(&j);
-        } else {
+        if (cli->json)
+            sl_json_print_flag("topic", name, "deleted");
+        else
             printf("deleted topic %s\n", name);
-        }
     }
 done:
     if (md) rd_kafka_metadata_destroy(md);
