@@ -219,6 +219,8 @@ static void on_tick(uv_timer_t *h)
 static void on_meta_ready(void *arg, int status)
 {
     sl_broker *b = arg;
+    if (status < 0 && b->stopping)
+        return; /* stopped before the metadata log was ready: not a failure */
     if (status < 0) {
         SL_ERROR("broker", "metadata log failed to start: %s", sl_err_str(status));
         b->start_status = status;
