@@ -8,6 +8,7 @@ with json.loads). The sluice binary under test is the sanitizer build when
 import datetime
 import json
 import os
+import re
 import select
 import signal
 import subprocess
@@ -15,7 +16,7 @@ import time
 
 import pytest
 
-from sltest import SLUICE, Broker, free_port
+from sltest import SLUICE, TOP, free_port
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE, EXIT_NOT_FOUND, EXIT_REFUSED = range(6)
 
@@ -90,6 +91,20 @@ def test_help_for_every_command(words):
     # "help WORDS" and "-h" print the same page.
     assert sl("help", *words).stdout == p.stdout
     assert sl(*words, "-h").stdout == p.stdout
+
+
+def test_reference_doc_covers_every_flag():
+    """docs/cli.md names every option that a --help page names."""
+    with open(os.path.join(TOP, "docs", "cli.md")) as f:
+        doc = f.read()
+    for words in HELP_PAGES:
+        text = sl(*words, "--help").stdout
+        for flag in set(re.findall(r"--[a-z][a-z-]+", text)):
+            assert flag in doc, "%s (sluice %s --help) is missing in docs/cli.md" % (
+                flag, " ".join(words))
+        for sub in re.findall(r"^  ([a-z][a-z-]+)\s", text, re.M):
+            if words in (["topic"], ["group"], ["cluster"]):
+                assert "%s %s" % (words[0], sub) in doc
 
 
 def test_help_documents_flags():
