@@ -160,7 +160,11 @@ def parse_file(path):
             if word == "api":
                 if len(toks) < 2:
                     raise DefError("%s: api needs a name" % where)
-                a = parse_attrs(toks[2:], where, ("key", "versions", "served", "flexible"))
+                # "planned": the codec exists, the broker does not serve the
+                # API yet (it is not advertised until a handler exists).
+                planned = "planned" in toks[2:]
+                a = parse_attrs([t for t in toks[2:] if t != "planned"], where,
+                                ("key", "versions", "served", "flexible"))
                 for req in ("key", "versions", "flexible"):
                     if a.get(req) is None:
                         raise DefError("%s: api needs %s=" % (where, req))
@@ -170,6 +174,7 @@ def parse_file(path):
                     raise DefError("%s: served must be a tail of versions" % where)
                 flex = parse_flex(a["flexible"], where)
                 api = Api(toks[1], int(a["key"]), lo, hi, served[0], flex, path)
+                api.planned = planned
                 apis.append(api)
                 cur = None
             elif word in ("request", "response"):
@@ -1237,6 +1242,9 @@ def gen_docs(apis, msgs):
 
     for a in apis:
         flex = "v%d" % a.flex if a.flex is not None and a.flex <= a.hi else "never"
+        if getattr(a, "planned", False):
+            o.append("| %d | %s | not yet (codec only) | - | %s |" % (a.key, a.name, flex))
+            continue
         o.append("| %d | %s | %s | %s | %s |" % (a.key, a.name, rng(a.lo, a.hi),
                                               rng(a.served, a.hi), flex))
     o.append("")

@@ -201,6 +201,7 @@ static void on_tick(uv_timer_t *h)
     sl_broker *b = h->data;
     int64_t now = sl_wall_ms();
     sl_logdir_tick(b->logdir, now);
+    sl_groups_tick(b, now);
     if (now - b->last_pstate_expiry_ms >= PSTATE_EXPIRY_CHECK_MS) {
         b->last_pstate_expiry_ms = now;
         int64_t max_idle = sl_config_int(b->cfg, SL_BCFG_PRODUCER_ID_EXPIRATION_MS);
@@ -218,12 +219,15 @@ static void on_tick(uv_timer_t *h)
 static void on_meta_ready(void *arg, int status)
 {
     sl_broker *b = arg;
+    if (status < 0 && b->stopping)
+        return; /* stopped before the metadata log was ready: not a failure */
     if (status < 0) {
         SL_ERROR("broker", "metadata log failed to start: %s", sl_err_str(status));
         b->start_status = status;
         sl_broker_stop(b, NULL, NULL);
         return;
     }
+    sl_groups_start(b);
     b->ready = true;
     b->last_pstate_expiry_ms = sl_wall_ms();
     uv_timer_start(&b->tick, on_tick, TICK_MS, TICK_MS);
@@ -348,6 +352,7 @@ static void finish_free(sl_broker *b)
     void *v;
     for (size_t it = 0; sl_map_next(&b->topics, &it, &k, &kl, &v);)
         free_topic(v);
+    sl_groups_free(b);
     sl_map_fini(&b->topics);
     sl_buf_fini(&b->out);
     sl_buf_fini(&b->scratch);
@@ -357,8 +362,7 @@ static void finish_free(sl_broker *b)
     int status = b->start_status;
     sl_free(b->log_dir);
     sl_free(b);
-    if (cb)
-        cb(arg, status);
+    if (cb) cb(arg, status);
 }
 
 static void on_meta_closed(void *arg)
@@ -426,6 +430,7 @@ void sl_broker_stop(sl_broker *b, void (*cb)(void *arg, int status), void *arg)
     b->held_tail = NULL;
     sl_fetch_shutdown(b);
     sl_pid_shutdown(b);
+    sl_groups_shutdown(b);
     if (b->server)
         sl_server_close(b->server, on_server_closed);
     else

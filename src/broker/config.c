@@ -573,3 +573,14 @@ void sl_config_print_help(FILE *out)
                 d->default_value[0] ? d->default_value : "(unset)", d->doc);
     }
 }
+
+void sl_config_print_markdown(FILE *out)
+{
+    fprintf(out, "| setting | default | what it does |\n|---|---|---|\n");
+    for (int i = 0; i < SL_BCFG__COUNT; i++) {
+        const sl_cfg_def *d = &g_defs[i];
+        fprintf(out, "| `%s` | %s%s%s | %s |\n", d->name, d->default_value[0] ? "`" : "",
+                d->default_value[0] ? d->default_value : "(unset)", d->default_value[0] ? "`" : "",
+                d->doc);
+    }
+}

@@ -253,5 +253,7 @@ void sl_topic_config_resolve(const sl_config *c, const sl_config_kv *overrides, 
 
 /* Writes `sluiced --help`'s settings table. */
 void sl_config_print_help(FILE *out);
+/* The same as a markdown table (docs/configuration.md is generated from it). */
+void sl_config_print_markdown(FILE *out);
 
 #endif

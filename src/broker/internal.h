@@ -16,6 +16,7 @@
 #include "broker/broker.h"
 #include "broker/config.h"
 #include "broker/kerr.h"
+#include "group/coordinator.h"
 #include "log/log.h"
 #include "meta/meta.h"
 #include "net/net.h"
@@ -92,6 +93,10 @@ struct sl_broker {
     struct sl_fetch_wait *fetch_waits; /* list of parked fetches */
     struct sl_fetch_wait *fetch_free;  /* pool */
 
+    sl_coord *coord;     /* consumer groups */
+    bool offsets_loaded; /* __consumer_offsets read back (or absent) */
+    sl_buf load_buf;     /* scratch for loading __consumer_offsets */
+
     int64_t last_retention_ms;
     int64_t last_pstate_expiry_ms;
 };
@@ -133,6 +138,20 @@ void sl_fetch_shutdown(sl_broker *b);
 /* ---- producer ids (init_producer_id.c) ---- */
 void sl_pid_shutdown(sl_broker *b);
 
+/* ---- consumer groups (groups.c) ---- */
+#define SL_OFFSETS_TOPIC "__consumer_offsets"
+/* Creates the coordinator and loads __consumer_offsets if it exists. */
+void sl_groups_start(sl_broker *b);
+void sl_groups_tick(sl_broker *b, int64_t now_ms);
+/* Answers parked joins/syncs (before the listener closes). */
+void sl_groups_shutdown(sl_broker *b);
+void sl_groups_free(sl_broker *b);
+/* Ensures __consumer_offsets exists; cb(arg, status) once it does. Returns
+ * 1 if it already exists (cb not called), 0 if creation is under way. */
+int sl_groups_ensure_topic(sl_broker *b, void (*cb)(void *arg, int status), void *arg);
+/* Kafka error for a coordinator-level failure. */
+int16_t sl_groups_kerr(int err);
+
 /* ---- handlers ---- */
 void sl_handle_api_versions(sl_request *req);
 void sl_handle_metadata(sl_request *req);
@@ -148,6 +167,17 @@ void sl_handle_incremental_alter_configs(sl_request *req);
 void sl_handle_delete_records(sl_request *req);
 void sl_handle_describe_cluster(sl_request *req);
 void sl_handle_init_producer_id(sl_request *req);
+void sl_handle_find_coordinator(sl_request *req);
+void sl_handle_join_group(sl_request *req);
+void sl_handle_sync_group(sl_request *req);
+void sl_handle_heartbeat(sl_request *req);
+void sl_handle_leave_group(sl_request *req);
+void sl_handle_offset_commit(sl_request *req);
+void sl_handle_offset_fetch(sl_request *req);
+void sl_handle_describe_groups(sl_request *req);
+void sl_handle_list_groups(sl_request *req);
+void sl_handle_delete_groups(sl_request *req);
+void sl_handle_offset_delete(sl_request *req);
 
 /* The handler for an API key, NULL if not implemented (also drives which
  * APIs ApiVersions advertises). */

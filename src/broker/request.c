@@ -35,6 +35,17 @@ static const sl_handler_fn g_handlers[] = {
     [SL_API_CREATE_PARTITIONS] = sl_handle_create_partitions,
     [SL_API_INCREMENTAL_ALTER_CONFIGS] = sl_handle_incremental_alter_configs,
     [SL_API_DESCRIBE_CLUSTER] = sl_handle_describe_cluster,
+    [SL_API_FIND_COORDINATOR] = sl_handle_find_coordinator,
+    [SL_API_JOIN_GROUP] = sl_handle_join_group,
+    [SL_API_SYNC_GROUP] = sl_handle_sync_group,
+    [SL_API_HEARTBEAT] = sl_handle_heartbeat,
+    [SL_API_LEAVE_GROUP] = sl_handle_leave_group,
+    [SL_API_OFFSET_COMMIT] = sl_handle_offset_commit,
+    [SL_API_OFFSET_FETCH] = sl_handle_offset_fetch,
+    [SL_API_DESCRIBE_GROUPS] = sl_handle_describe_groups,
+    [SL_API_LIST_GROUPS] = sl_handle_list_groups,
+    [SL_API_DELETE_GROUPS] = sl_handle_delete_groups,
+    [SL_API_OFFSET_DELETE] = sl_handle_offset_delete,
 };
 
 sl_handler_fn sl_handler_for(int16_t api_key)

@@ -40,8 +40,7 @@ typedef struct app {
 static void on_stopped(void *arg, int status)
 {
     app *a = arg;
-    if (status < 0)
-        a->exit_code = 1;
+    if (status < 0) a->exit_code = 1;
     a->stopped = true;
     a->broker = NULL;
     uv_close((uv_handle_t *)&a->sig_term, NULL);
@@ -64,6 +63,11 @@ int main(int argc, char **argv)
         const char *arg = argv[i];
         if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
             usage(stdout);
+            sl_config_free(cfg);
+            return 0;
+        }
+        if (strcmp(arg, "--help-markdown") == 0) {
+            sl_config_print_markdown(stdout);
             sl_config_free(cfg);
             return 0;
         }
