@@ -136,10 +136,10 @@ def kafka_python_read(bootstrap, topic, partitions, timeout=180.0):
         c.close()
 
 
-def kafkajs_digests(bootstrap, topic, start=None):
-    """{partition: {"count", "first", "last", "digest"}} read by KafkaJS."""
-    args = [bootstrap, topic] + ([start] if start is not None else [])
-    p = node("kjs_read.js", *args)
+def kafkajs_digests(bootstrap, topic):
+    """{partition: {"count", "first", "last", "digest"}} read by KafkaJS's
+    consumer (in a consumer group, default isolation read_committed)."""
+    p = node("kjs_read.js", bootstrap, topic)
     out = {}
     for line in p.stdout.splitlines():
         line = line.strip()

@@ -77,6 +77,14 @@ def test_sigkill_keeps_every_acknowledged_message(broker_factory):
     assert p.flush(60) == 0 and not errors
     first = read_partition(b.bootstrap, TOPIC, 0, 0, 1000)
     resume_at = first[-1][0] + 1
+    # The position is also committed for a consumer group (acknowledged
+    # commits are durable too).
+    c = Consumer({"bootstrap.servers": b.bootstrap, "group.id": "resume-group",
+                  "enable.auto.commit": False})
+    try:
+        c.commit(offsets=[TopicPartition(TOPIC, 0, resume_at)], asynchronous=False)
+    finally:
+        c.close()
 
     # Kill the broker while acks=all produces are in flight: the producer
     # keeps sending, and the kill comes once 15,000 are acknowledged.
@@ -112,7 +120,15 @@ def test_sigkill_keeps_every_acknowledged_message(broker_factory):
         assert offset < len(recs), "acknowledged offset %d of partition %d lost" % (offset, part)
         assert recs[offset] == (offset, *message(i), ()), "partition %d offset %d" % (part, offset)
 
-    # Resume by offset: the rest of partition 0, from where the first read stopped.
+    # Resume by offset: the rest of partition 0, from where the first read
+    # stopped, as the group's committed offset says.
+    c = Consumer({"bootstrap.servers": b.bootstrap, "group.id": "resume-group",
+                  "enable.auto.commit": False})
+    try:
+        [tp] = c.committed([TopicPartition(TOPIC, 0)], timeout=60)
+        assert tp.error is None and tp.offset == resume_at, tp
+    finally:
+        c.close()
     rest = read_partition(b.bootstrap, TOPIC, 0, resume_at, len(got[0]) - resume_at)
     assert [r[0] for r in rest] == list(range(resume_at, len(got[0])))
     assert rest == [(o, k, v) for o, k, v, _ in got[0][resume_at:]]

@@ -3,18 +3,16 @@
 // The digest covers offset, key, value and headers of every record in order
 // (the same canonical encoding as digest_partition() in kclients.py).
 //
-// usage: node kjs_read.js BOOTSTRAP TOPIC [START_OFFSET]
+// usage: node kjs_read.js BOOTSTRAP TOPIC
 //
-// KafkaJS's consumer only works inside a consumer group, so this script uses
-// KafkaJS's own broker connection and Fetch request (the code path the
-// consumer runs: ApiVersions negotiation, Fetch v11 decoding, record batch
-// and codec decoding) with the consumer's default isolation level,
-// read_committed.
+// Reads with KafkaJS's consumer as an application would: a consumer group
+// subscribed from the beginning, with the consumer's default isolation level
+// (read_committed), until every partition reaches the high watermark it had
+// when the script started.
 'use strict'
 require('./codecs')
 const crypto = require('crypto')
 const { Kafka, logLevel } = require('kafkajs')
-const ISOLATION_LEVEL = require('kafkajs/src/protocol/isolationLevel')
 
 function int32(n) {
   const b = Buffer.alloc(4)
@@ -41,63 +39,39 @@ function headerList(headers) {
 }
 
 async function main() {
-  const [bootstrap, topic, startArg] = process.argv.slice(2)
-  const start = startArg === undefined ? null : BigInt(startArg)
+  const [bootstrap, topic] = process.argv.slice(2)
   const kafka = new Kafka({ brokers: [bootstrap], clientId: 'sluice-kjs-read', logLevel: logLevel.WARN })
   const admin = kafka.admin()
   await admin.connect()
   const offsets = await admin.fetchTopicOffsets(topic)
   await admin.disconnect()
 
-  // The cluster (connections, metadata) exactly as kafka.consumer() makes it.
-  const createCluster = kafka[Object.getOwnPropertySymbols(kafka).find(s => String(s).includes('createCluster'))]
-  const cluster = createCluster({ isolationLevel: ISOLATION_LEVEL.READ_COMMITTED })
-  await cluster.connect()
-  await cluster.addTargetTopic(topic)
-  const meta = cluster.findTopicPartitionMetadata(topic)
+  const state = new Map(
+    offsets.map(o => [
+      o.partition,
+      { next: BigInt(o.low), high: BigInt(o.high), count: 0, first: null, last: null, hash: crypto.createHash('sha256') },
+    ])
+  )
+  const finished = () => [...state.values()].every(s => s.next >= s.high)
 
-  const state = offsets.map(o => {
-    const low = BigInt(o.low)
-    return {
-      partition: o.partition,
-      next: start !== null && start > low ? start : low,
-      high: BigInt(o.high),
-      count: 0,
-      first: null,
-      last: null,
-      hash: crypto.createHash('sha256'),
-    }
+  const consumer = kafka.consumer({
+    groupId: 'sluice-kjs-read-' + process.pid,
+    maxWaitTimeInMs: 100,
+    maxBytesPerPartition: 1 << 20,
   })
-  const deadline = Date.now() + 240000
-  for (;;) {
-    const todo = state.filter(s => s.next < s.high)
-    if (todo.length === 0) break
-    if (Date.now() > deadline) throw new Error('timed out reading ' + topic)
-    const leader = meta.find(m => m.partitionId === todo[0].partition).leader
-    const broker = await cluster.findBroker({ nodeId: leader })
-    const resp = await broker.fetch({
-      replicaId: -1,
-      isolationLevel: ISOLATION_LEVEL.READ_COMMITTED,
-      maxWaitTime: 100,
-      minBytes: 1,
-      maxBytes: 4 << 20,
-      topics: [
-        {
-          topic,
-          partitions: todo.map(s => ({ partition: s.partition, fetchOffset: s.next.toString(), maxBytes: 1 << 20 })),
-        },
-      ],
-    })
-    for (const t of resp.responses) {
-      for (const p of t.partitions) {
-        if (p.errorCode !== 0) throw new Error('fetch error ' + p.errorCode + ' partition ' + p.partition)
-        const s = state.find(x => x.partition === p.partition)
-        if (BigInt(p.lastStableOffset) !== BigInt(p.highWatermark))
-          throw new Error('last stable offset ' + p.lastStableOffset + ' != high watermark ' + p.highWatermark)
-        for (const m of p.messages) {
+  await consumer.connect()
+  await consumer.subscribe({ topic, fromBeginning: true })
+  let fail = null
+  let done = finished()
+  if (!done)
+    await consumer.run({
+      autoCommit: false,
+      eachBatch: async ({ batch, resolveOffset }) => {
+        const s = state.get(batch.partition)
+        for (const m of batch.messages) {
           const off = BigInt(m.offset)
-          if (off < s.next || m.isControlRecord) continue // earlier records of the first batch
-          if (off !== s.next) throw new Error('gap at partition ' + s.partition + ': ' + s.next + ' -> ' + off)
+          if (off < s.next || off >= s.high) continue
+          if (off !== s.next && !fail) fail = new Error('gap at partition ' + batch.partition + ': ' + s.next + ' -> ' + off)
           const ob = Buffer.alloc(8)
           ob.writeBigInt64BE(off)
           s.hash.update(ob)
@@ -113,14 +87,21 @@ async function main() {
           s.last = Number(off)
           s.count++
           s.next = off + 1n
+          resolveOffset(m.offset)
         }
-      }
-    }
+        if (finished()) done = true
+      },
+    })
+  const deadline = Date.now() + 240000
+  while (!done && !fail) {
+    if (Date.now() > deadline) throw new Error('timed out reading ' + topic)
+    await new Promise(r => setTimeout(r, 20))
   }
-  await cluster.disconnect()
-  for (const s of state)
+  await consumer.disconnect()
+  if (fail) throw fail
+  for (const [partition, s] of state)
     console.log(
-      JSON.stringify({ partition: s.partition, count: s.count, first: s.first, last: s.last, digest: s.hash.digest('hex') })
+      JSON.stringify({ partition, count: s.count, first: s.first, last: s.last, digest: s.hash.digest('hex') })
     )
 }
 
