@@ -109,12 +109,15 @@ def record(offset_delta, key, value, headers=(), ts_delta=0):
 
 
 def batch(values, base_ts=None, producer_id=-1, producer_epoch=-1, base_sequence=-1,
-          last_offset_delta=None, count=None, attributes=0):
-    """An uncompressed record batch (magic 2) with one record per value.
-    last_offset_delta / count override the computed fields (to build bad
-    batches); the CRC is computed over whatever was built."""
+          last_offset_delta=None, count=None, attributes=0, records=None):
+    """A record batch (magic 2) with one record per value. last_offset_delta /
+    count / records (the bytes after the header, e.g. compressed) override
+    the computed fields to build bad batches; the CRC is computed over
+    whatever was built."""
     ts = int(time.time() * 1000) if base_ts is None else base_ts
     recs = b"".join(record(i, None, v) for i, v in enumerate(values))
+    if records is not None:
+        recs = records(recs) if callable(records) else records
     n = len(values)
     lod = n - 1 if last_offset_delta is None else last_offset_delta
     after_crc = (i16(attributes) + i32(lod) + i64(ts) + i64(ts) + i64(producer_id) +

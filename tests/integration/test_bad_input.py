@@ -3,7 +3,9 @@ closed connection with a log line, or a Kafka error code with nothing
 appended), and after each one a normal client (confluent-kafka) still
 produces and consumes. One broker serves every case, so damage left behind
 by one case shows up in the next."""
+import gzip
 import struct
+import time
 
 import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
@@ -11,7 +13,7 @@ from confluent_kafka.admin import AdminClient, NewTopic
 
 from kclients import wait_until
 from kproto import (Conn, Reader, array, batch, i8, i16, i32, i64, nbytes, parse_produce_v3,
-                    produce_body, request, string)
+                    produce_body, record, request, string)
 from sltest import Broker
 
 MAX_REQUEST = 1 << 20  # socket.request.max.bytes for this broker
@@ -21,6 +23,8 @@ CORRUPT_MESSAGE = 2
 UNKNOWN_TOPIC_OR_PARTITION = 3
 MESSAGE_TOO_LARGE = 10
 UNSUPPORTED_VERSION = 35
+INVALID_TIMESTAMP = 32
+UNSUPPORTED_COMPRESSION_TYPE = 76
 INVALID_RECORD = 87
 
 API_PRODUCE, API_METADATA, API_API_VERSIONS = 0, 3, 18
@@ -33,7 +37,8 @@ def broker():
     futs = admin.create_topics([
         NewTopic("raw", 2, 1),
         NewTopic("small", 1, 1, config={"max.message.bytes": str(SMALL_MAX_MESSAGE)}),
-        NewTopic("healthy", 1, 1)])
+        NewTopic("healthy", 1, 1),
+        NewTopic("strict-time", 1, 1, config={"message.timestamp.difference.max.ms": "60000"})])
     for f in futs.values():
         f.result(60)
     yield b
@@ -222,6 +227,42 @@ def test_count_offset_delta_mismatch_is_invalid_record(broker, name, kw):
     before = high_watermark(broker, "raw", 0)
     assert produce_v3(broker, "raw", 0, batch([b"1", b"2", b"3"], **kw))[0] == INVALID_RECORD
     assert high_watermark(broker, "raw", 0) == before
+    assert_healthy(broker)
+
+
+def zeros_gzip(n):
+    """gzip of one record holding n zero bytes: tiny on the wire, n bytes
+    once decompressed."""
+    rec = record(0, None, b"\0" * n)
+    return gzip.compress(rec, compresslevel=1)
+
+
+@pytest.mark.parametrize("name,records,error", [
+    ("null records", None, INVALID_RECORD),
+    ("two batches", batch([b"1"]) + batch([b"2"]), INVALID_RECORD),
+    ("magic 1", bytes(batch([b"1"])[:16]) + b"\1" + bytes(batch([b"1"])[17:]), INVALID_RECORD),
+    ("short", batch([b"1"])[:40], CORRUPT_MESSAGE),
+    ("gzip garbage", batch([b"1"], attributes=1, records=b"\x1f\x8b" + b"garbage" * 20),
+     CORRUPT_MESSAGE),
+    ("zstd below Produce v7", batch([b"1"], attributes=4), UNSUPPORTED_COMPRESSION_TYPE),
+    ("codec 5", batch([b"1"], attributes=5), UNSUPPORTED_COMPRESSION_TYPE),
+    ("decompresses to 80 MiB", batch([b"1"], attributes=1, records=zeros_gzip(80 << 20)),
+     MESSAGE_TOO_LARGE),
+    ("far-future timestamp", batch([b"1"], base_ts=int(time.time() * 1000) + 3600000),
+     INVALID_TIMESTAMP),
+])
+def test_bad_batches_are_rejected(broker, name, records, error):
+    topic = "strict-time" if error == INVALID_TIMESTAMP else "raw"
+    before = high_watermark(broker, topic, 0)
+    c = Conn(broker.port)
+    try:
+        body = string(None) + i16(-1) + i32(10000) + array(
+            [string(topic) + array([i32(0) + nbytes(records)])])
+        [(_, _, err, _)] = parse_produce_v3(c.call(API_PRODUCE, 3, body))
+    finally:
+        c.close()
+    assert err == error, "%s: error %d, expected %d" % (name, err, error)
+    assert high_watermark(broker, topic, 0) == before
     assert_healthy(broker)
 
 
