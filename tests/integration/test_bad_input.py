@@ -41,6 +41,7 @@ def broker():
         NewTopic("strict-time", 1, 1, config={"message.timestamp.difference.max.ms": "60000"})])
     for f in futs.values():
         f.result(60)
+    del admin, futs  # no client left to retry its connection after the broker stops
     yield b
     try:
         rc = b.stop()
