@@ -364,6 +364,10 @@ int sl_config_finish(sl_config *c, char *err, size_t err_len)
     if (sl_config_is_set(c, SL_BCFG_BROKER_ID) && !sl_config_is_set(c, SL_BCFG_NODE_ID))
         sl_config_set(c, "node.id", c->value[SL_BCFG_BROKER_ID], c->source[SL_BCFG_BROKER_ID], NULL,
                       0);
+    else if (!sl_config_is_set(c, SL_BCFG_BROKER_ID))
+        /* Kafka shows the same id under both names. */
+        sl_config_set(c, "broker.id", c->value[SL_BCFG_NODE_ID], c->source[SL_BCFG_NODE_ID], NULL,
+                      0);
     int rc = parse_listener("listeners", c->value[SL_BCFG_LISTENERS], &c->listen_host,
                             &c->listen_port, err, err_len);
     if (rc < 0) return rc;
