@@ -1432,12 +1432,14 @@ void sl_coord_tick(sl_coord *c, int64_t now_ms)
     void *v;
     for (size_t it = 0; sl_map_next(&c->groups, &it, NULL, NULL, &v);) {
         group *g = v;
-        /* pending (MEMBER_ID_REQUIRED) members that never came back */
-        bool changed = false;
+        /* Pending (MEMBER_ID_REQUIRED) members that never came back were
+         * never part of a generation: forgetting them only matters to a
+         * rebalance that waits for them, and is no reason to start one. */
+        bool changed = false, pending_gone = false;
         for (int32_t i = g->npending - 1; i >= 0; i--)
             if (now_ms >= g->pending[i].deadline_ms) {
                 remove_pending(g, i);
-                changed = true;
+                pending_gone = true;
             }
         /* session timeouts; a member parked in Join/Sync is alive */
         for (int32_t i = g->nmembers - 1; i >= 0; i--) {
@@ -1450,7 +1452,10 @@ void sl_coord_tick(sl_coord *c, int64_t now_ms)
                 changed = true;
             }
         }
-        if (changed) membership_changed(c, g, now_ms, "member session expired");
+        if (changed)
+            membership_changed(c, g, now_ms, "member session expired");
+        else if (pending_gone)
+            try_complete_join(c, g, now_ms);
         if (g->state == G_PREPARING) {
             if (g->initial_delay_deadline_ms && now_ms >= g->initial_delay_deadline_ms)
                 g->initial_delay_deadline_ms = 0;

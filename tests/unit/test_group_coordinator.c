@@ -1858,6 +1858,61 @@ static void test_delete_offsets(void **state)
     check_replay(f);
 }
 
+static void test_pending_member_expiry(void **state)
+{
+    fx *f = *state;
+    mem a, p;
+    mem_init(&a, "ca", NULL);
+    mem_init(&p, "cp", NULL);
+    a.session_ms = 60000;
+    mem *ms[] = {&a};
+    form_group(f, "g", ms, 1);
+    uint64_t r0 = stats(f).rebalances;
+    /* p gets its member id and never comes back */
+    join_req(f, "g", &p);
+    assert_int_equal(p.j.error, SL_ERR_MEMBER_ID_REQUIRED);
+    for (int i = 0; i < 4; i++) {
+        f->now += 4000;
+        assert_int_equal(heartbeat(f, "g", &a), 0);
+        sl_coord_tick(f->c, f->now);
+    }
+    /* forgetting it is no reason to rebalance */
+    assert_string_equal(describe(f, "g").state, "Stable");
+    assert_int_equal(stats(f).rebalances, r0);
+    assert_int_equal(heartbeat(f, "g", &a), 0);
+    strcpy(p.id, p.j.member_id);
+    join_req(f, "g", &p);
+    assert_int_equal(p.j.error, SL_ERR_UNKNOWN_MEMBER);
+    /* nor for an empty group */
+    join_req(f, "e", &p);
+    p.id[0] = '\0';
+    join_req(f, "e", &p);
+    assert_int_equal(p.j.error, SL_ERR_MEMBER_ID_REQUIRED);
+    f->now += 20000;
+    sl_coord_tick(f->c, f->now);
+    desc_out d = describe(f, "e");
+    assert_true(strcmp(d.state, "Empty") == 0 || strcmp(d.state, "Dead") == 0);
+    assert_int_equal(d.generation, 0);
+
+    /* a rebalance waits for a pending member until its session timeout */
+    mem b, q;
+    mem_init(&b, "cb", NULL);
+    mem_init(&q, "cq", NULL);
+    join_new(f, "g", &b);
+    join_req(f, "g", &q);
+    assert_int_equal(q.j.error, SL_ERR_MEMBER_ID_REQUIRED);
+    int64_t t = f->now;
+    join_req(f, "g", &a);
+    f->now = t + 9999;
+    sl_coord_tick(f->c, f->now);
+    assert_int_equal(a.j.calls, 0);
+    f->now = t + 10000;
+    sl_coord_tick(f->c, f->now);
+    join_take(&a);
+    join_take(&b);
+    assert_int_equal(a.j.nmembers + b.j.nmembers, 2);
+}
+
 /* Everything at once, several groups over several partitions, replayed. */
 static void test_persistence_replay(void **state)
 {
@@ -2009,6 +2064,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_offset_expiry, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delete_group, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delete_offsets, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pending_member_expiry, setup, teardown),
         cmocka_unit_test_setup_teardown(test_persistence_replay, setup, teardown),
         cmocka_unit_test_setup_teardown(test_load_malformed, setup, teardown),
     };
