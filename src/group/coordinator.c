@@ -704,7 +704,12 @@ static void admit_member(sl_coord *c, group *g, char *id, const sl_join_params *
     m->join_cb = cb;
     m->join_arg = arg;
     m->supports_skip = p->supports_skip_assignment;
-    if (!g->protocol_type) g->protocol_type = dup_gstr(p->protocol_type);
+    if (g->nmembers == 0) {
+        /* The first member of an empty group sets its protocol type (an
+         * earlier generation may have used another). */
+        sl_free(g->protocol_type);
+        g->protocol_type = dup_gstr(p->protocol_type);
+    }
     add_member(g, m);
     if (g->state == G_PREPARING && g->initial_delay_deadline_ms) {
         /* Each new member extends the initial delay, up to the limit. */

@@ -1913,6 +1913,24 @@ static void test_pending_member_expiry(void **state)
     assert_int_equal(a.j.nmembers + b.j.nmembers, 2);
 }
 
+static void test_protocol_type_of_empty_group(void **state)
+{
+    fx *f = *state;
+    mem a, k;
+    mem_init(&a, "ca", NULL);
+    mem *ms[] = {&a};
+    form_group(f, "g", ms, 1);
+    assert_int_equal(sl_coord_leave(f->c, S("g"), S(a.id), NOSTR, f->now), 0);
+    /* an empty group takes the protocol type of its next first member */
+    mem_init(&k, "ck", NULL);
+    k.ptype = "connect";
+    mem *ks[] = {&k};
+    form_group(f, "g", ks, 1);
+    desc_out d = describe(f, "g");
+    assert_string_equal(d.protocol_type, "connect");
+    check_replay(f);
+}
+
 /* Everything at once, several groups over several partitions, replayed. */
 static void test_persistence_replay(void **state)
 {
@@ -2065,6 +2083,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_delete_group, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delete_offsets, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pending_member_expiry, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_protocol_type_of_empty_group, setup, teardown),
         cmocka_unit_test_setup_teardown(test_persistence_replay, setup, teardown),
         cmocka_unit_test_setup_teardown(test_load_malformed, setup, teardown),
     };
