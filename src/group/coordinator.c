@@ -1088,7 +1088,8 @@ static void set_offset(group *g, sl_gstr topic, int32_t partition, int64_t offse
     sl_free(e->metadata.p);
     e->offset = offset;
     e->leader_epoch = epoch;
-    e->metadata = dup_bytes(metadata);
+    /* Null metadata is kept as "", as it is stored (and as Kafka answers). */
+    e->metadata = dup_bytes(metadata.len < 0 ? (sl_gstr){"", 0} : metadata);
     e->commit_ms = commit_ms;
 }
 

@@ -1527,7 +1527,7 @@ static void test_simple_commit(void **state)
     /* acknowledged and visible only once durable */
     f->store.mode = STORE_DEFERRED;
     commit_op op = {0};
-    commit_add(&op, "t", 0, 20, "x");
+    commit_add(&op, "t", 0, 20, NULL);
     commit_add(&op, "t", 1, 21, "");
     commit_send(f, "sg", -1, "", NULL, &op);
     assert_int_equal(op.calls, 0);
@@ -1538,6 +1538,9 @@ static void test_simple_commit(void **state)
     assert_int_equal(op.status, 0);
     assert_int_equal(committed(f, "sg", "t", 0), 20);
     assert_int_equal(committed(f, "sg", "t", 1), 21);
+    /* null metadata reads back as "", the same before and after a reload */
+    assert_int_equal(sl_coord_offset(f->c, S("sg"), S("t"), 0, &off, &epoch, &md), 0);
+    assert_int_equal(md.len, 0);
     f->store.mode = STORE_IMMEDIATE;
     check_replay(f);
 
