@@ -1481,20 +1481,32 @@ void sl_coord_get_stats(const sl_coord *c, sl_coord_stats *out)
 
 /* ------------------------------------------------------------------ loading */
 
-static void load_group(sl_coord *c, sl_gstr id, const uint8_t *value, int32_t len, int64_t now_ms)
+static int load_group(sl_coord *c, sl_gstr id, const uint8_t *value, int32_t len, int64_t now_ms)
 {
     group *g = group_get(c, id);
     if (!value || len < 0) { /* tombstone */
         if (g) {
             sl_map_del(&c->groups, g->id, strlen(g->id));
+            c->stats.groups = sl_map_count(&c->groups);
             group_free(g);
         }
-        return;
+        return 0;
     }
     sl_reader r;
     sl_reader_init(&r, value, (size_t)len);
     sl_grec_group h;
-    if (sl_grec_decode_group(&r, &h) < 0) return;
+    int rc = sl_grec_decode_group(&r, &h);
+    if (rc < 0) return rc;
+    /* The whole record is checked before the group changes: a damaged one
+     * leaves the previous state as it was. Members need the protocol they
+     * were assigned under. */
+    if (h.nmembers > 0 && h.protocol.len < 0) return SL_ERR_CORRUPT;
+    sl_reader check = r;
+    sl_grec_member rm;
+    for (int32_t i = 0; i < h.nmembers; i++)
+        if (sl_grec_next_member(&check, &rm) < 0) return SL_ERR_CORRUPT;
+    if (sl_reader_left(&check) != 0) return SL_ERR_CORRUPT;
+
     if (!g) g = group_create(c, id, now_ms);
     for (int32_t i = 0; i < g->nmembers; i++)
         member_free(g->members[i]);
@@ -1504,12 +1516,11 @@ static void load_group(sl_coord *c, sl_gstr id, const uint8_t *value, int32_t le
     sl_free(g->leader);
     g->protocol_type = h.protocol_type.len > 0 ? dup_gstr(h.protocol_type) : NULL;
     g->protocol_name = dup_gstr(h.protocol);
-    g->leader = dup_gstr(h.leader);
+    g->leader = NULL;
     g->generation = h.generation;
     g->state_ms = h.state_ms;
     for (int32_t i = 0; i < h.nmembers; i++) {
-        sl_grec_member rm;
-        if (sl_grec_next_member(&r, &rm) < 0) break;
+        sl_grec_next_member(&r, &rm);
         member *m = SL_NEW(member);
         m->id = dup_gstr(rm.member_id);
         m->instance_id = dup_gstr(rm.instance_id);
@@ -1517,12 +1528,16 @@ static void load_group(sl_coord *c, sl_gstr id, const uint8_t *value, int32_t le
         m->client_host = dup_gstr(rm.client_host);
         m->rebalance_timeout_ms = rm.rebalance_timeout_ms;
         m->session_timeout_ms = rm.session_timeout_ms;
-        sl_join_protocol jp = {gs(g->protocol_name ? g->protocol_name : ""), rm.subscription};
+        sl_join_protocol jp = {gs(g->protocol_name), rm.subscription};
         member_set_protocols(m, &jp, 1);
         m->assignment = dup_bytes(rm.assignment);
         add_member(g, m);
     }
-    g->state = g->nmembers > 0 && g->protocol_name ? G_STABLE : G_EMPTY;
+    /* A leader that is not a member would never be asked for an assignment;
+     * the next rebalance picks one. */
+    if (h.leader.len >= 0 && find_member(g, h.leader, NULL)) g->leader = dup_gstr(h.leader);
+    g->state = g->nmembers > 0 ? G_STABLE : G_EMPTY;
+    return 0;
 }
 
 int sl_coord_load_record(sl_coord *c, const uint8_t *key, int32_t key_len, const uint8_t *value,
@@ -1532,10 +1547,7 @@ int sl_coord_load_record(sl_coord *c, const uint8_t *key, int32_t key_len, const
     int rc = sl_grec_decode_key(key, key_len, &k);
     if (rc < 0) return rc;
     c->stats.records_loaded++;
-    if (k.version == SL_GREC_KEY_GROUP) {
-        load_group(c, k.group, value, value_len, now_ms);
-        return 0;
-    }
+    if (k.version == SL_GREC_KEY_GROUP) return load_group(c, k.group, value, value_len, now_ms);
     group *g = group_get(c, k.group);
     if (!value || value_len < 0) {
         if (g) del_offset(g, k.topic, k.partition);

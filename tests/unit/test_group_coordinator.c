@@ -2051,6 +2051,64 @@ static void test_load_malformed(void **state)
     assert_int_equal(
         sl_coord_load_record(c, k.data, (int32_t)k.len, v.data, (int32_t)v.len, f->now), 0);
     assert_int_equal(committed(f, "g", "t", 0), 5);
+    /* group value claiming more members than bytes */
+    sl_buf_reset(&k);
+    sl_grec_group_key(&k, S("g"));
+    sl_buf_reset(&v);
+    sl_grec_group hdr = {S("consumer"), 4, S("range"), S("m1"), f->now, 1000000};
+    sl_grec_group_value(&v, &hdr);
+    assert_true(sl_coord_load_record(c, k.data, (int32_t)k.len, v.data, (int32_t)v.len, f->now) <
+                0);
+    /* a truncated member list */
+    sl_buf_reset(&v);
+    hdr.nmembers = 2;
+    sl_grec_group_value(&v, &hdr);
+    sl_grec_member gm = {S("m1"), NOSTR, S("c"), S("/h"), 1000, 10000, S("sub"), S("asg")};
+    sl_grec_group_member(&v, &gm);
+    assert_true(sl_coord_load_record(c, k.data, (int32_t)k.len, v.data, (int32_t)v.len, f->now) <
+                0);
+    /* a good record with one member, then damaged ones that change nothing */
+    sl_buf_reset(&v);
+    hdr.nmembers = 1;
+    sl_grec_group_value(&v, &hdr);
+    sl_grec_group_member(&v, &gm);
+    assert_int_equal(
+        sl_coord_load_record(c, k.data, (int32_t)k.len, v.data, (int32_t)v.len, f->now), 0);
+    sl_buf_put_i8(&v, 0); /* trailing byte */
+    assert_true(sl_coord_load_record(c, k.data, (int32_t)k.len, v.data, (int32_t)v.len, f->now) <
+                0);
+    sl_buf_reset(&v);
+    sl_grec_group nop = {S("consumer"), 9, NOSTR, S("m1"), f->now, 1}; /* members, no protocol */
+    sl_grec_group_value(&v, &nop);
+    sl_grec_group_member(&v, &gm);
+    assert_true(sl_coord_load_record(c, k.data, (int32_t)k.len, v.data, (int32_t)v.len, f->now) <
+                0);
+    desc_out d0 = describe(f, "g");
+    assert_string_equal(d0.state, "Stable");
+    assert_int_equal(d0.generation, 4);
+    assert_int_equal(d0.nmembers, 1);
+    assert_true(blob_is(&d0.members[0].assignment, "asg"));
+    /* a leader that is not a member: the next rebalance chooses one that is */
+    sl_buf_reset(&k);
+    sl_grec_group_key(&k, S("h"));
+    sl_buf_reset(&v);
+    sl_grec_group lost = {S("consumer"), 3, S("range"), S("gone"), f->now, 1};
+    sl_grec_group_value(&v, &lost);
+    sl_grec_group_member(&v, &gm);
+    assert_int_equal(
+        sl_coord_load_record(c, k.data, (int32_t)k.len, v.data, (int32_t)v.len, f->now), 0);
+    sl_coord_loaded(c, f->now);
+    mem m1;
+    mem_init(&m1, "c", NULL);
+    strcpy(m1.id, "m1");
+    m1.generation = 3;
+    m1.metas[0] = S("sub2");
+    assert_int_equal(heartbeat(f, "h", &m1), 0);
+    join_req(f, "h", &m1); /* new metadata: a rebalance */
+    join_take(&m1);
+    assert_int_equal(m1.generation, 4);
+    assert_string_equal(m1.j.leader, "m1");
+    assert_int_equal(m1.j.nmembers, 1);
     /* whatever was refused, the group that exists is consistent */
     sl_coord_loaded(c, f->now);
     desc_out d = describe(f, "g");
