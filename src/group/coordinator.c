@@ -819,8 +819,15 @@ void sl_coord_join(sl_coord *c, const sl_join_params *p, int64_t now_ms, sl_join
             m->supports_skip = p->supports_skip_assignment;
             SL_INFO("group", "static member rejoined group=%s instance=%s old=%s new=%s", g->id,
                     m->instance_id, old_id, m->id);
-            bool same = member_same_protocols(m, p->protocols, p->nprotocols);
-            if (g->state == G_STABLE && same) {
+            /* Kafka's rule: in a Stable group new metadata alone is no
+             * reason to rebalance, only a change of the protocol the group
+             * would select next. The new metadata is what the leader sees
+             * at the next rebalance. */
+            member_set_protocols(m, p->protocols, p->nprotocols);
+            char *next = g->state == G_STABLE ? select_protocol(g) : NULL;
+            bool keep = next && g->protocol_name && strcmp(next, g->protocol_name) == 0;
+            sl_free(next);
+            if (keep) {
                 persist_group(c, g, now_ms);
                 if (was_leader && p->supports_skip_assignment) {
                     respond_join(c, g, m, (sl_gstr){NULL, -1}, true);
@@ -837,7 +844,6 @@ void sl_coord_join(sl_coord *c, const sl_join_params *p, int64_t now_ms, sl_join
                 return;
             }
             sl_free(old_id);
-            member_set_protocols(m, p->protocols, p->nprotocols);
             if (g->state == G_PREPARING)
                 try_complete_join(c, g, now_ms);
             else

@@ -1508,6 +1508,62 @@ static void test_static_membership(void **state)
     assert_null(member_of(&d, b3.id));
 }
 
+static void test_static_rejoin_new_metadata(void **state)
+{
+    fx *f = *state;
+    mem a, b;
+    mem_init(&a, "ca", "inst-a");
+    mem_init(&b, "cb", "inst-b");
+    mem *ms[] = {&a, &b};
+    form_group(f, "g", ms, 2);
+    int32_t gen = a.generation;
+    uint64_t r0 = stats(f).rebalances;
+    /* Kafka: a static member rejoining a Stable group with other metadata
+     * but the same selected protocol keeps the generation; its new metadata
+     * is what the leader sees next time */
+    mem b2;
+    mem_init(&b2, "cb", "inst-b");
+    b2.metas[0] = S("cb-owned-partitions");
+    join_req(f, "g", &b2);
+    join_take(&b2);
+    assert_int_equal(b2.generation, gen);
+    assert_int_equal(stats(f).rebalances, r0);
+    desc_out d = describe(f, "g");
+    assert_string_equal(d.state, "Stable");
+    assert_true(blob_is(&member_of(&d, b2.id)->metadata, "cb-owned-partitions"));
+    assert_true(blob_is(&member_of(&d, b2.id)->assignment, "a-cb"));
+    check_replay(f);
+    /* a change of the protocol the group would select next does rebalance:
+     * with z now preferring roundrobin, two of three vote for it */
+    mem x, y, z;
+    mem_init(&x, "cx", "inst-x");
+    mem_init(&y, "cy", "inst-y");
+    mem_init(&z, "cz", "inst-z");
+    mem_protocols(&x, "range", "roundrobin", NULL);
+    mem_protocols(&y, "roundrobin", "range", NULL);
+    mem_protocols(&z, "range", "roundrobin", NULL);
+    x.metas[1] = y.metas[1] = z.metas[1] = S("m");
+    mem *ms3[] = {&x, &y, &z};
+    form_group(f, "g3", ms3, 3);
+    assert_string_equal(describe(f, "g3").protocol_name, "range");
+    r0 = stats(f).rebalances;
+    mem z2;
+    mem_init(&z2, "cz", "inst-z");
+    mem_protocols(&z2, "roundrobin", "range", NULL);
+    z2.metas[1] = S("m");
+    join_req(f, "g3", &z2);
+    assert_int_equal(z2.j.calls, 0);
+    assert_string_equal(describe(f, "g3").state, "PreparingRebalance");
+    join_req(f, "g3", &x);
+    join_req(f, "g3", &y);
+    join_take(&x);
+    join_take(&y);
+    join_take(&z2);
+    assert_string_equal(z2.j.protocol_name, "roundrobin");
+    assert_int_equal(x.generation, z.generation + 1);
+    assert_int_equal(stats(f).rebalances, r0 + 1);
+}
+
 static void test_simple_commit(void **state)
 {
     fx *f = *state;
@@ -2136,6 +2192,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_initial_delay, setup, teardown),
         cmocka_unit_test_setup_teardown(test_group_max_size, setup, teardown),
         cmocka_unit_test_setup_teardown(test_static_membership, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_static_rejoin_new_metadata, setup, teardown),
         cmocka_unit_test_setup_teardown(test_simple_commit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_commit_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sync_store_failure, setup, teardown),
