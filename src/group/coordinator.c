@@ -213,9 +213,16 @@ static const protocol *member_protocol(const member *m, const char *name)
     return NULL;
 }
 
+/* Groups are kept under their id as a C string, so an id with a NUL byte
+ * cannot name a group: it is refused where groups are created. */
+static bool valid_group_id(sl_gstr id)
+{
+    return id.len >= 0 && (id.len == 0 || !memchr(id.ptr, 0, (size_t)id.len));
+}
+
 static group *group_get(const sl_coord *c, sl_gstr id)
 {
-    if (id.len < 0) return NULL;
+    if (!valid_group_id(id)) return NULL;
     return sl_map_get(&c->groups, id.ptr ? id.ptr : "", (size_t)id.len);
 }
 
@@ -733,7 +740,7 @@ void sl_coord_join(sl_coord *c, const sl_join_params *p, int64_t now_ms, sl_join
         cb(arg, &err);
         return;
     }
-    if (p->group_id.len <= 0) {
+    if (p->group_id.len <= 0 || !valid_group_id(p->group_id)) {
         err.error = SL_ERR_INVALID_ARG;
         cb(arg, &err);
         return;
@@ -1131,7 +1138,7 @@ void sl_coord_commit(sl_coord *c, sl_commit_params *p, int64_t now_ms, sl_coord_
         cb(arg, SL_ERR_CLOSED);
         return;
     }
-    if (p->group_id.len <= 0) {
+    if (p->group_id.len <= 0 || !valid_group_id(p->group_id)) {
         cb(arg, SL_ERR_INVALID_ARG);
         return;
     }
@@ -1552,6 +1559,7 @@ int sl_coord_load_record(sl_coord *c, const uint8_t *key, int32_t key_len, const
     sl_grec_key k;
     int rc = sl_grec_decode_key(key, key_len, &k);
     if (rc < 0) return rc;
+    if (!valid_group_id(k.group)) return SL_ERR_CORRUPT;
     c->stats.records_loaded++;
     if (k.version == SL_GREC_KEY_GROUP) return load_group(c, k.group, value, value_len, now_ms);
     group *g = group_get(c, k.group);

@@ -1990,6 +1990,55 @@ static void test_protocol_type_of_empty_group(void **state)
     check_replay(f);
 }
 
+/* A group id with a NUL byte would be cut short as a map key: refused. */
+static void test_group_id_with_nul(void **state)
+{
+    fx *f = *state;
+    static const char id1[] = {'g', 0, 'x'}, id2[] = {'g', 0, 'y'};
+    sl_gstr g1 = {id1, 3}, g2 = {id2, 3};
+    for (int i = 0; i < 2; i++) {
+        sl_commit_offset o = {S("t"), 0, 5, -1, NOSTR, 0};
+        sl_commit_params p = {i ? g2 : g1, -1, S(""), NOSTR, &o, 1};
+        commit_op op = {0};
+        sl_coord_commit(f->c, &p, f->now, on_done, &op);
+        assert_int_equal(op.status, SL_ERR_INVALID_ARG);
+    }
+    sl_join_protocol ps[] = {{S("range"), S("m")}};
+    sl_join_params jp = {.group_id = g1,
+                         .member_id = S(""),
+                         .instance_id = NOSTR,
+                         .client_id = S("c"),
+                         .client_host = S("/h"),
+                         .session_timeout_ms = 10000,
+                         .rebalance_timeout_ms = 10000,
+                         .protocol_type = S("consumer"),
+                         .protocols = ps,
+                         .nprotocols = 1};
+    join_out jo = {0};
+    sl_coord_join(f->c, &jp, f->now, on_join, &jo);
+    assert_int_equal(jo.error, SL_ERR_INVALID_ARG);
+    assert_int_equal(stats(f).groups, 0);
+    assert_int_equal(f->store.nbatches, 0);
+    /* nor does one come from the log */
+    sl_buf k, v;
+    sl_buf_init(&k);
+    sl_buf_init(&v);
+    sl_grec_offset_key(&k, g1, S("t"), 0);
+    sl_grec_offset_value(&v, 5, -1, S(""), f->now);
+    assert_int_equal(
+        sl_coord_load_record(f->c, k.data, (int32_t)k.len, v.data, (int32_t)v.len, f->now),
+        SL_ERR_CORRUPT);
+    sl_buf_reset(&k);
+    sl_grec_offset_key(&k, g2, S("t"), 0);
+    assert_int_equal(
+        sl_coord_load_record(f->c, k.data, (int32_t)k.len, v.data, (int32_t)v.len, f->now),
+        SL_ERR_CORRUPT);
+    assert_int_equal(stats(f).groups, 0);
+    assert_int_equal(sl_coord_delete_group(f->c, g1, f->now, on_done, NULL), SL_ERR_NOT_FOUND);
+    sl_buf_fini(&k);
+    sl_buf_fini(&v);
+}
+
 /* Everything at once, several groups over several partitions, replayed. */
 static void test_persistence_replay(void **state)
 {
@@ -2202,6 +2251,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_delete_offsets, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pending_member_expiry, setup, teardown),
         cmocka_unit_test_setup_teardown(test_protocol_type_of_empty_group, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_group_id_with_nul, setup, teardown),
         cmocka_unit_test_setup_teardown(test_persistence_replay, setup, teardown),
         cmocka_unit_test_setup_teardown(test_load_malformed, setup, teardown),
     };
