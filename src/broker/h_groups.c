@@ -719,11 +719,13 @@ void sl_handle_delete_groups(sl_request *req)
         delete_op *op = sl_req_alloc(req, sizeof *op);
         op->req = req;
         op->code = &o->ErrorCode;
+        /* Counted before the call: the callback may run inside it. */
+        req->pending++;
         int rc = sl_coord_delete_group(req->b->coord, G(rq->GroupsNames[i]), sl_wall_ms(),
                                        on_group_deleted, op);
-        if (rc == 0)
-            req->pending++;
-        else if (rc == SL_ERR_NOT_FOUND)
+        if (rc == 0) continue;
+        req->pending--;
+        if (rc == SL_ERR_NOT_FOUND)
             o->ErrorCode = KERR_GROUP_ID_NOT_FOUND;
         else if (rc == SL_ERR_NOT_EMPTY)
             o->ErrorCode = KERR_NON_EMPTY_GROUP;
@@ -783,11 +785,13 @@ void sl_handle_offset_delete(sl_request *req)
                 parts[k++] = po->PartitionIndex;
         }
         if (k == 0) continue;
+        /* Counted before the call: the callback may run inside it (nothing
+         * to delete, or the store answered at once). */
+        req->pending++;
         int rc = sl_coord_delete_offsets(b->coord, G(rq->GroupId), G(t->Name), parts, k,
                                          sl_wall_ms(), on_offsets_deleted, req);
-        if (rc == 0) {
-            req->pending++;
-        } else {
+        if (rc != 0) {
+            req->pending--;
             int16_t code =
                 rc == SL_ERR_NOT_EMPTY ? KERR_GROUP_SUBSCRIBED_TO_TOPIC : sl_groups_kerr(rc);
             for (int32_t j = 0; j < np; j++)

@@ -159,3 +159,39 @@ def test_simple_commit_with_assign(broker):
     finally:
         m.stop()
         s.close()
+
+
+def test_offset_delete(broker):
+    """OffsetDelete (not sent by the Python clients; raw protocol): removes
+    the offsets of an unsubscribed topic, refuses a subscribed one; deleting
+    a partition that has no committed offset used to answer twice and crash
+    the broker."""
+    topic = create_topic(broker, "odel", 2)
+    other = create_topic(broker, "odel-other", 2)
+    s = Consumer(consumer_config(broker, "gd"))
+    s.assign([TopicPartition(topic, 0, 0)])
+    assert all(tp.error is None for tp in s.commit(
+        offsets=[TopicPartition(topic, 0, 5), TopicPartition(other, 0, 7)], asynchronous=False))
+    s.close()
+    k = kraw.Conn(broker.bootstrap)
+    try:
+        # nothing committed for partition 1: answered once, no error
+        assert k.offset_delete("gd", topic, [1]) == (0, {1: 0})
+        assert k.offset_fetch("gd", topic, [0, 1]) == {0: 5, 1: -1}
+        assert k.offset_delete("gd", topic, [0, 1]) == (0, {0: 0, 1: 0})
+        assert k.offset_fetch("gd", topic, [0, 1]) == {0: -1, 1: -1}
+        assert k.offset_fetch("gd", other, [0]) == {0: 7}
+        # unknown group / partition
+        err, _ = k.offset_delete("no-such-group", topic, [0])
+        assert err == 69  # GROUP_ID_NOT_FOUND
+        assert k.offset_delete("gd", other, [9]) == (0, {9: 3})  # UNKNOWN_TOPIC_OR_PARTITION
+        # a topic the active group subscribes to
+        m = GroupConsumer(broker, "gd", other, "member").start()
+        try:
+            wait_until(lambda: m.current() == {0, 1}, what="the member's assignment")
+            assert k.offset_delete("gd", other, [0]) == (0, {0: 86})  # GROUP_SUBSCRIBED_TO_TOPIC
+            assert k.offset_delete("gd", topic, [0]) == (0, {0: 0})
+        finally:
+            m.stop()
+    finally:
+        k.close()
