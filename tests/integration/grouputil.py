@@ -204,6 +204,16 @@ def stable_assignment(consumers, partitions):
     return union == set(range(partitions))
 
 
+def all_committed(consumers, ends):
+    """True once the consumers' last successful commits reach `ends`."""
+    last = {}
+    for c in consumers:
+        with c.lock:
+            for _, p, o in c.commits:
+                last[p] = max(last.get(p, -1), o)
+    return last == ends
+
+
 def group_snapshot(broker, group, topic, partitions):
     """What admin clients show about a group: ListGroups + DescribeGroups
     through librdkafka (confluent AdminClient.list_groups) and through

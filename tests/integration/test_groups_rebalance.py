@@ -1,0 +1,186 @@
+"""Rebalances with real librdkafka consumers: exactly-once reading by a
+stable 3-member group, a 4th member joining and one leaving mid-stream (no
+loss, duplicates only past the last commit), a member that stops
+heartbeating (SIGSTOP) losing its partitions, and a static member restarted
+within its session timeout without any rebalance."""
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import defaultdict
+
+from grouputil import (GroupConsumer, all_committed, create_topic, end_offsets, produce,
+                       stable_assignment, wait_until)
+
+PARTS = 6
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def group_log(broker, group):
+    return "\n".join(ln for ln in broker.log_text().splitlines() if "group=%s " % group in ln)
+
+
+def rebalances(broker, group):
+    return broker.log_text().count("rebalance complete group=%s " % group)
+
+
+def test_exactly_once_then_rebalance_mid_stream(broker):
+    topic = create_topic(broker, "eo", PARTS)
+    cs = [GroupConsumer(broker, "geo", topic, "c%d" % i).start() for i in (1, 2, 3)]
+    c1, c2, c3 = cs
+    c4 = None
+    try:
+        wait_until(lambda: stable_assignment(cs, PARTS) and
+                   all(len(c.current()) == 2 for c in cs), what="3 members with 2 partitions each")
+        n_assign = [c.nassign() for c in cs]
+        n_rebalances = rebalances(broker, "geo")
+
+        # Phase 1: stable membership, 30,000 messages, each read exactly once.
+        sent = produce(broker, topic, 30000)
+        wait_until(lambda: sum(c.count() for c in cs) >= 30000, what="30,000 messages")
+        ends = end_offsets(broker, topic, PARTS)
+        wait_until(lambda: all_committed(cs, ends), what="every partition committed")
+        values = [v for c in cs for v in c.values()]
+        assert len(values) == 30000, "duplicates: %d" % (len(values) - len(set(values)))
+        assert set(values) == set(sent)
+        assert [c.nassign() for c in cs] == n_assign, "membership changed"
+        assert rebalances(broker, "geo") == n_rebalances
+        for c in cs:
+            assert not c.commit_errors, c.commit_errors[:5]
+            # a partition is read by its owner only
+            assert {p for _, p, _, _ in c.seen} <= c.current()
+
+        # Phase 2: 30,000 more while a 4th member joins and c1 leaves.
+        done = threading.Event()
+        produced = {}
+
+        def producer():
+            for chunk in range(30):
+                produced.update(produce(broker, topic, 1000, start=30000 + chunk * 1000))
+                time.sleep(0.05)
+            done.set()
+        pt = threading.Thread(target=producer, daemon=True)
+        pt.start()
+        wait_until(lambda: sum(c.count() for c in cs) >= 35000, what="mid-stream")
+        c4 = GroupConsumer(broker, "geo", topic, "c4").start()
+        members = [c1, c2, c3, c4]
+        wait_until(lambda: c4.current() and stable_assignment(members, PARTS),
+                   what="the 4th member to get partitions")
+        c1.stop()  # a clean close: LeaveGroup
+        members = [c2, c3, c4]
+        wait_until(lambda: stable_assignment(members, PARTS) and
+                   all(len(c.current()) == 2 for c in members), what="c1's partitions moving")
+        wait_until(done.is_set, what="the producer")
+        pt.join()
+        ends = end_offsets(broker, topic, PARTS)
+        wait_until(lambda: all_committed([c2, c3, c4], ends), what="every partition committed")
+        assert "member left group=geo member=c1-" in broker.log_text(), group_log(broker, "geo")
+
+        everyone = [c1, c2, c3, c4]
+        deliveries = defaultdict(list)  # value -> [(time, partition, offset)]
+        for c in everyone:
+            for t, p, o, v in c.seen:
+                deliveries[v].append((t, p, o))
+        # no message lost
+        assert set(deliveries) == set(sent) | set(produced)
+        assert len(produced) == 30000
+        # a message is delivered again only if no commit covered it before
+        commits = defaultdict(list)  # partition -> [(time, next offset)]
+        for c in everyone:
+            for t, p, o in c.commits:
+                commits[p].append((t, o))
+        dups = 0
+        for v, ds in deliveries.items():
+            if len(ds) < 2:
+                continue
+            ds.sort()
+            for t2, p, o in ds[1:]:
+                dups += 1
+                covered = max([off for t, off in commits[p] if t < t2], default=-1)
+                assert o >= covered, (
+                    "%s (partition %d offset %d) delivered again at %.3f although offset %d "
+                    "was committed before" % (v, p, o, t2, covered))
+        print("phase 2: %d duplicate deliveries, all past the last commit" % dups)
+    finally:
+        for c in cs + ([c4] if c4 else []):
+            if c.thread.is_alive():
+                c.stop()
+
+
+def proc_lines(proc, out, lock):
+    for line in proc.stdout:
+        with lock:
+            out.append(line.strip())
+
+
+def test_session_timeout_moves_partitions(broker):
+    """A member that stops heartbeating (SIGSTOP) is removed after its
+    session timeout; the other member gets its partitions and reads what is
+    produced to them."""
+    topic = create_topic(broker, "st", PARTS)
+    b = GroupConsumer(broker, "gst", topic, "b").start()
+    proc = subprocess.Popen([sys.executable, os.path.join(HERE, "consumer_proc.py"),
+                             broker.bootstrap, "gst", topic, "client.id=stopped"],
+                            stdout=subprocess.PIPE, text=True)
+    lines, lock = [], threading.Lock()
+    reader = threading.Thread(target=proc_lines, args=(proc, lines, lock), daemon=True)
+    reader.start()
+
+    def proc_assigned():
+        with lock:
+            got = [ln for ln in lines if ln.startswith("assigned")]
+        return got[-1].split(" ", 1)[1] if got and " " in got[-1] else ""
+    try:
+        wait_until(lambda: len(b.current()) == 3 and len(proc_assigned().split(",")) == 3,
+                   what="both members with 3 partitions")
+        proc.send_signal(signal.SIGSTOP)
+        wait_until(lambda: b.current() == set(range(PARTS)), what="b to own every partition")
+        assert "member session expired group=gst member=stopped-" in broker.log_text()
+        produce(broker, topic, 600)
+        wait_until(lambda: b.count() >= 600, what="b to read everything")
+        assert sorted(b.values()) == sorted("m-%d" % i for i in range(600))
+    finally:
+        proc.kill()
+        proc.wait()
+        b.stop()
+
+
+def test_static_member_restart_keeps_generation(broker):
+    """A static member (group.instance.id) closed and started again within
+    its session timeout rejoins without a rebalance: no new generation, the
+    other member's assignment is untouched, and it gets its old partitions."""
+    topic = create_topic(broker, "sm", PARTS)
+    static = {"session.timeout.ms": 30000}
+    a = GroupConsumer(broker, "gsm", topic, "a",
+                      conf=dict(static, **{"group.instance.id": "inst-a"})).start()
+    b = GroupConsumer(broker, "gsm", topic, "b",
+                      conf=dict(static, **{"group.instance.id": "inst-b"})).start()
+    a2 = None
+    try:
+        wait_until(lambda: stable_assignment([a, b], PARTS) and len(a.current()) == 3,
+                   what="both static members with 3 partitions")
+        produce(broker, topic, 600)
+        wait_until(lambda: a.count() + b.count() >= 600, what="600 messages")
+        n = rebalances(broker, "gsm")
+        b_assign = b.nassign()
+        owned = a.current()
+
+        a.stop()  # librdkafka does not send LeaveGroup for a static member
+        a2 = GroupConsumer(broker, "gsm", topic, "a",
+                           conf=dict(static, **{"group.instance.id": "inst-a"})).start()
+        wait_until(lambda: a2.current() == owned, what="the restarted member's partitions")
+        assert "static member rejoined group=gsm instance=inst-a" in broker.log_text()
+        produce(broker, topic, 600, start=600)
+        wait_until(lambda: a.count() + a2.count() + b.count() >= 1200, what="1200 messages")
+        assert rebalances(broker, "gsm") == n
+        assert b.nassign() == b_assign
+        assert b.current() == set(range(PARTS)) - owned
+        # a2 resumed from a's commits: nothing read twice
+        vals = a.values() + a2.values() + b.values()
+        assert sorted(vals) == sorted("m-%d" % i for i in range(1200))
+    finally:
+        for c in (a, b, a2):
+            if c and c.thread.is_alive():
+                c.stop()
