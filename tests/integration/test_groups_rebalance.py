@@ -26,6 +26,38 @@ def rebalances(broker, group):
     return broker.log_text().count("rebalance complete group=%s " % group)
 
 
+def check_deliveries(consumers, expected):
+    """Every expected message was delivered (no loss), and a message was
+    delivered again only if no successful commit had covered it before the
+    new delivery (duplicates only past the last commit)."""
+    deliveries = defaultdict(list)  # value -> [(time, partition, offset)]
+    for c in consumers:
+        for t, p, o, v in c.seen:
+            deliveries[v].append((t, p, o))
+    assert set(deliveries) == set(expected)
+    commits = defaultdict(list)  # partition -> [(time, next offset)]
+    for c in consumers:
+        for t, p, o in c.commits:
+            commits[p].append((t, o))
+    dups = 0
+    for v, ds in deliveries.items():
+        ds.sort()
+        for t2, p, o in ds[1:]:
+            dups += 1
+            covered = max([off for t, off in commits[p] if t < t2], default=-1)
+            assert o >= covered, (
+                "%s (partition %d offset %d) delivered again at %.3f although offset %d "
+                "was committed before" % (v, p, o, t2, covered))
+    return dups
+
+
+def produce_slowly(broker, topic, start, chunks, done, produced):
+    for chunk in range(chunks):
+        produced.update(produce(broker, topic, 1000, start=start + chunk * 1000))
+        time.sleep(0.05)
+    done.set()
+
+
 def test_exactly_once_then_rebalance_mid_stream(broker):
     topic = create_topic(broker, "eo", PARTS)
     cs = [GroupConsumer(broker, "geo", topic, "c%d" % i).start() for i in (1, 2, 3)]
@@ -55,13 +87,8 @@ def test_exactly_once_then_rebalance_mid_stream(broker):
         # Phase 2: 30,000 more while a 4th member joins and c1 leaves.
         done = threading.Event()
         produced = {}
-
-        def producer():
-            for chunk in range(30):
-                produced.update(produce(broker, topic, 1000, start=30000 + chunk * 1000))
-                time.sleep(0.05)
-            done.set()
-        pt = threading.Thread(target=producer, daemon=True)
+        pt = threading.Thread(target=produce_slowly,
+                              args=(broker, topic, 30000, 30, done, produced), daemon=True)
         pt.start()
         wait_until(lambda: sum(c.count() for c in cs) >= 35000, what="mid-stream")
         c4 = GroupConsumer(broker, "geo", topic, "c4").start()
@@ -75,36 +102,55 @@ def test_exactly_once_then_rebalance_mid_stream(broker):
         wait_until(done.is_set, what="the producer")
         pt.join()
         ends = end_offsets(broker, topic, PARTS)
-        wait_until(lambda: all_committed([c2, c3, c4], ends), what="every partition committed")
+        wait_until(lambda: all_committed([c1, c2, c3, c4], ends), what="every partition committed")
         assert "member left group=geo member=c1-" in broker.log_text(), group_log(broker, "geo")
 
-        everyone = [c1, c2, c3, c4]
-        deliveries = defaultdict(list)  # value -> [(time, partition, offset)]
-        for c in everyone:
-            for t, p, o, v in c.seen:
-                deliveries[v].append((t, p, o))
-        # no message lost
-        assert set(deliveries) == set(sent) | set(produced)
+        check_deliveries([c1, c2, c3, c4], set(sent) | set(produced))
         assert len(produced) == 30000
-        # a message is delivered again only if no commit covered it before
-        commits = defaultdict(list)  # partition -> [(time, next offset)]
-        for c in everyone:
-            for t, p, o in c.commits:
-                commits[p].append((t, o))
-        dups = 0
-        for v, ds in deliveries.items():
-            if len(ds) < 2:
-                continue
-            ds.sort()
-            for t2, p, o in ds[1:]:
-                dups += 1
-                covered = max([off for t, off in commits[p] if t < t2], default=-1)
-                assert o >= covered, (
-                    "%s (partition %d offset %d) delivered again at %.3f although offset %d "
-                    "was committed before" % (v, p, o, t2, covered))
-        print("phase 2: %d duplicate deliveries, all past the last commit" % dups)
     finally:
         for c in cs + ([c4] if c4 else []):
+            if c.thread.is_alive():
+                c.stop()
+
+
+def test_cooperative_sticky_rebalances(broker):
+    """librdkafka's cooperative-sticky assignor (incremental rebalances, two
+    JoinGroup rounds per change, owned partitions in the metadata): members
+    keep what they own, a join and a leave mid-stream lose nothing."""
+    topic = create_topic(broker, "coop", PARTS)
+    conf = {"partition.assignment.strategy": "cooperative-sticky"}
+    cs = [GroupConsumer(broker, "gcoop", topic, "k%d" % i, conf=conf).start() for i in (1, 2, 3)]
+    k1, k2, k3 = cs
+    k4 = None
+    try:
+        wait_until(lambda: stable_assignment(cs, PARTS) and
+                   all(len(c.current()) == 2 for c in cs), what="3 members with 2 partitions each")
+        before = {c.name: c.current() for c in cs}
+        done = threading.Event()
+        produced = {}
+        pt = threading.Thread(target=produce_slowly, args=(broker, topic, 0, 10, done, produced),
+                              daemon=True)
+        pt.start()
+        wait_until(lambda: sum(c.count() for c in cs) >= 2000, what="mid-stream")
+        k4 = GroupConsumer(broker, "gcoop", topic, "k4", conf=conf).start()
+        members = [k1, k2, k3, k4]
+        wait_until(lambda: k4.current() and stable_assignment(members, PARTS),
+                   what="the 4th member to get partitions")
+        # sticky: nobody got a partition it did not own before, except k4
+        for c in cs:
+            assert c.current() <= before[c.name]
+        k1.stop()
+        members = [k2, k3, k4]
+        wait_until(lambda: stable_assignment(members, PARTS) and
+                   all(len(c.current()) == 2 for c in members), what="k1's partitions moving")
+        wait_until(done.is_set, what="the producer")
+        pt.join()
+        ends = end_offsets(broker, topic, PARTS)
+        wait_until(lambda: all_committed([k1, k2, k3, k4], ends), what="every partition committed")
+        assert "protocol=cooperative-sticky" in group_log(broker, "gcoop")
+        check_deliveries([k1, k2, k3, k4], produced)
+    finally:
+        for c in cs + ([k4] if k4 else []):
             if c.thread.is_alive():
                 c.stop()
 
