@@ -195,3 +195,28 @@ def test_offset_delete(broker):
             m.stop()
     finally:
         k.close()
+
+
+def test_offset_fetch_of_many_partitions(broker):
+    """OffsetFetch of all of a group's offsets (kafka-python's
+    list_consumer_group_offsets without partitions) for a topic with 1500
+    committed partitions: the response used to grow one partition at a time
+    in the request arena, quadratic memory that aborted the broker from
+    about 800 partitions on."""
+    from kafka.admin import KafkaAdminClient
+    n = 1500
+    topic = create_topic(broker, "wide", n)
+    c = Consumer(consumer_config(broker, "gwide"))
+    try:
+        res = c.commit(offsets=[TopicPartition(topic, p, p + 1) for p in range(n)],
+                       asynchronous=False)
+        assert all(tp.error is None for tp in res)
+    finally:
+        c.close()
+    ka = KafkaAdminClient(bootstrap_servers=broker.bootstrap, request_timeout_ms=30000)
+    try:
+        got = ka.list_consumer_group_offsets("gwide")
+    finally:
+        ka.close()
+    assert {tp.partition: om.offset for tp, om in got.items() if tp.topic == topic} == {
+        p: p + 1 for p in range(n)}
