@@ -1143,25 +1143,25 @@ void sl_coord_commit(sl_coord *c, sl_commit_params *p, int64_t now_ms, sl_coord_
         return;
     }
     group *g = group_get(c, p->group_id);
-    bool simple = p->generation < 0 && p->member_id.len <= 0;
-    if (simple) {
-        /* assign()-style consumers and tools: allowed while nobody is a
-         * member of the group. */
-        if (g && g->nmembers > 0) {
-            cb(arg, SL_ERR_UNKNOWN_MEMBER);
-            return;
-        }
-    } else {
-        member *m = NULL;
-        int rc = check_member(g, p->member_id, p->instance_id, &m);
+    /* Kafka's order of checks. Generation -1 is a "simple" commit (assign()
+     * consumers, admin tools): fine while the group has no members. */
+    int rc = 0;
+    member *m = NULL;
+    if (!g)
+        rc = p->generation < 0 ? 0 : SL_ERR_ILLEGAL_GENERATION;
+    else if (p->generation < 0 && g->state == G_EMPTY)
+        rc = 0;
+    else if (p->generation >= 0 || p->member_id.len > 0 || p->instance_id.len >= 0) {
+        rc = check_member(g, p->member_id, p->instance_id, &m);
         if (rc == 0 && p->generation != g->generation) rc = SL_ERR_ILLEGAL_GENERATION;
         if (rc == 0 && g->state == G_COMPLETING) rc = SL_ERR_REBALANCE_IN_PROGRESS;
-        if (rc < 0) {
-            cb(arg, rc);
-            return;
-        }
-        m->last_seen_ms = now_ms;
+    } else
+        rc = SL_ERR_UNKNOWN_MEMBER; /* a simple commit while the group has members */
+    if (rc < 0) {
+        cb(arg, rc);
+        return;
     }
+    if (m) m->last_seen_ms = now_ms;
     sl_batch_builder bb;
     begin_batch(c, &bb);
     int32_t n = 0;

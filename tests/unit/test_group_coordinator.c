@@ -1609,10 +1609,16 @@ static void test_simple_commit(void **state)
     assert_int_equal(committed(f, "sg", "t", 0), 20);
     assert_int_equal(commit_member(f, "sg", &a, "t", 0, 31), 0);
     assert_int_equal(committed(f, "sg", "t", 0), 31);
-    /* empty again: simple commits are fine again */
+    /* ... even one that names a member (Kafka validates it then) */
+    assert_int_equal(commit1(f, "sg", -1, a.id, NULL, "t", 0, 30), SL_ERR_ILLEGAL_GENERATION);
+    assert_int_equal(commit1(f, "sg", -1, "ghost", NULL, "t", 0, 30), SL_ERR_UNKNOWN_MEMBER);
+    /* empty again: simple commits are fine again, whatever member id they
+     * carry (a consumer that was kicked out and commits with -1) */
     assert_int_equal(sl_coord_leave(f->c, S("sg"), S(a.id), NOSTR, f->now), 0);
     assert_int_equal(commit1(f, "sg", -1, "", NULL, "t", 0, 5), 0);
     assert_int_equal(committed(f, "sg", "t", 0), 5);
+    assert_int_equal(commit1(f, "sg", -1, a.id, NULL, "t", 0, 6), 0);
+    assert_int_equal(committed(f, "sg", "t", 0), 6);
     check_replay(f);
     check_partitions(f);
 }
@@ -1621,10 +1627,10 @@ static void test_commit_errors(void **state)
 {
     fx *f = *state;
     assert_int_equal(commit1(f, "", -1, "", NULL, "t", 0, 1), SL_ERR_INVALID_ARG);
-    /* a member of a group that does not exist */
-    int rc = commit1(f, "nope", 3, "m-1", NULL, "t", 0, 1);
-    assert_true(rc == SL_ERR_UNKNOWN_MEMBER || rc == SL_ERR_ILLEGAL_GENERATION);
+    /* a member of a group that does not exist (Kafka: ILLEGAL_GENERATION) */
+    assert_int_equal(commit1(f, "nope", 3, "m-1", NULL, "t", 0, 1), SL_ERR_ILLEGAL_GENERATION);
     assert_int_equal(committed(f, "nope", "t", 0), -1);
+    assert_false(sl_coord_group_exists(f->c, S("nope")));
 
     mem a, b;
     mem_init(&a, "ca", NULL);
