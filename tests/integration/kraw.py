@@ -130,15 +130,23 @@ class Conn:
         r.string()
         return err, r.i32(), r.string(), r.i32()
 
-    def join_group(self, group, member_id="", instance_id=None, session_ms=6000,
-                   rebalance_ms=10000, topics=("t",), protocols=("range",)):
-        """JoinGroup v5. Returns a dict with error, generation, protocol,
-        leader, member_id, members [(id, instance, metadata)]."""
+    def send_join_group(self, group, member_id="", instance_id=None, session_ms=6000,
+                        rebalance_ms=10000, topics=("t",), protocols=("range",)):
+        """Sends JoinGroup v5 without waiting; returns the correlation id for
+        receive_join_group."""
         meta = subscription(list(topics))
         body = (s16(group) + struct.pack(">ii", session_ms, rebalance_ms) + s16(member_id)
                 + s16(instance_id) + s16("consumer")
                 + arr([s16(p) + b32(meta) for p in protocols]))
-        r = self.request(11, 5, body)
+        return self.send(11, 5, body)
+
+    def join_group(self, group, **kw):
+        """JoinGroup v5. Returns a dict with error, generation, protocol,
+        leader, member_id, members [(id, instance, metadata)]."""
+        return self.receive_join_group(self.send_join_group(group, **kw))
+
+    def receive_join_group(self, correlation):
+        r = self.receive(correlation)
         r.i32()
         out = {"error": r.i16(), "generation": r.i32(), "protocol": r.string(),
                "leader": r.string(), "member_id": r.string()}

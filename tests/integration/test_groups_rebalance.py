@@ -11,6 +11,7 @@ import threading
 import time
 from collections import defaultdict
 
+import kraw
 from grouputil import (GroupConsumer, all_committed, create_topic, end_offsets, produce,
                        stable_assignment, wait_until)
 
@@ -230,3 +231,35 @@ def test_static_member_restart_keeps_generation(broker):
         for c in (a, b, a2):
             if c and c.thread.is_alive():
                 c.stop()
+
+
+def test_parked_join_of_a_disconnected_member(broker):
+    """A member whose JoinGroup waits for the rebalance disconnects: the
+    rebalance still completes (its answer goes nowhere), and the member is
+    removed after its session timeout, with another rebalance."""
+    topic = create_topic(broker, "parked", 2)
+    a = kraw.Conn(broker.bootstrap, client_id="a")
+    b = kraw.Conn(broker.bootstrap, client_id="b")
+    try:
+        assert a.find_coordinator("gpk")[0] == 0
+        j = a.join_group("gpk", topics=[topic])
+        j = a.join_group("gpk", member_id=j["member_id"], topics=[topic])
+        aid, gen = j["member_id"], j["generation"]
+        asg = kraw.assignment({topic: [0, 1]})
+        assert a.sync_group("gpk", gen, aid, {aid: asg}) == (0, asg)
+        bid = b.join_group("gpk", topics=[topic])["member_id"]
+        b.send_join_group("gpk", member_id=bid, topics=[topic])  # parks: a must rejoin
+        wait_until(lambda: a.heartbeat("gpk", gen, aid) == 27, what="the rebalance")
+        b.close()
+        j2 = a.join_group("gpk", member_id=aid, topics=[topic])
+        assert j2["error"] == 0 and j2["generation"] == gen + 1
+        assert sorted(m[0] for m in j2["members"]) == sorted([aid, bid])
+        assert a.sync_group("gpk", j2["generation"], aid, {aid: asg, bid: b""}) == (0, asg)
+        # b never heartbeats: removed after its 6 s session timeout
+        wait_until(lambda: a.heartbeat("gpk", j2["generation"], aid) == 27,
+                   what="b's session to expire")
+        assert "member session expired group=gpk member=b-" in broker.log_text()
+        j3 = a.join_group("gpk", member_id=aid, topics=[topic])
+        assert j3["error"] == 0 and [m[0] for m in j3["members"]] == [aid]
+    finally:
+        a.close()
