@@ -1257,6 +1257,8 @@ void sl_coord_describe(sl_coord *c, sl_gstr group_id, sl_group_visit_fn fn, void
         return;
     }
     fill_info(g, &info);
+    /* As Kafka: the protocol is shown only once the group is Stable. */
+    if (g->state != G_STABLE) info.protocol_name = (sl_gstr){"", 0};
     sl_group_member_info *ms = sl_calloc((size_t)(g->nmembers ? g->nmembers : 1), sizeof *ms);
     /* Membership is shown once a generation exists (as Kafka does in
      * PreparingRebalance, members are listed without assignments). */

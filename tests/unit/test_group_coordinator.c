@@ -825,6 +825,7 @@ static void test_join_member_id_required(void **state)
     assert_string_equal(d.state, "CompletingRebalance");
     assert_int_equal(d.generation, 1);
     assert_int_equal(d.nmembers, 1);
+    assert_string_equal(d.protocol_name, ""); /* shown once Stable, as Kafka does */
 
     /* an id the group never handed out */
     mem x;
