@@ -2107,12 +2107,27 @@ static void test_persistence_replay(void **state)
     assert_int_equal(m[3][1].s.error, 0);
     assert_true(blob_is(&m[3][1].s.assignment, "a-c1"));
     assert_int_equal(commit_member(f, "group-3", &m[3][0], "topic", 0, 1000), 0);
+    /* group-5's static member restarts after the broker did: it takes its
+     * place again without a rebalance */
+    uint64_t r0 = stats(f).rebalances;
+    mem s5;
+    mem_init(&s5, "c1", "inst-1");
+    join_req(f, "group-5", &s5);
+    join_take(&s5);
+    assert_int_equal(s5.generation, m[5][1].generation);
+    assert_int_equal(stats(f).rebalances, r0);
+    sync_req(f, "group-5", &s5, NULL, 0);
+    assert_true(blob_is(&s5.s.assignment, "a-c1"));
+    assert_int_equal(heartbeat(f, "group-5", &m[5][1]), SL_ERR_FENCED_INSTANCE);
     f->now += 9000;
     assert_int_equal(heartbeat(f, "group-3", &m[3][0]), 0);
     assert_int_equal(heartbeat(f, "group-3", &m[3][1]), 0);
+    assert_int_equal(heartbeat(f, "group-5", &m[5][0]), 0);
+    assert_int_equal(heartbeat(f, "group-5", &s5), 0);
     f->now += 2000;
     sl_coord_tick(f->c, f->now);
     assert_string_equal(describe(f, "group-3").state, "Stable");
+    assert_string_equal(describe(f, "group-5").state, "Stable");
     /* nobody of group-4 came back: both expired, the group is empty */
     desc_out d4 = describe(f, "group-4");
     assert_string_equal(d4.state, "Empty");
