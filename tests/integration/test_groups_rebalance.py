@@ -11,6 +11,8 @@ import threading
 import time
 from collections import defaultdict
 
+import pytest
+
 import kraw
 from grouputil import (GroupConsumer, all_committed, create_topic, end_offsets, produce,
                        stable_assignment, wait_until)
@@ -194,12 +196,17 @@ def test_session_timeout_moves_partitions(broker):
         b.stop()
 
 
-def test_static_member_restart_keeps_generation(broker):
+@pytest.mark.parametrize("assignor", ["range", "cooperative-sticky"])
+def test_static_member_restart_keeps_generation(broker, assignor):
     """A static member (group.instance.id) closed and started again within
     its session timeout rejoins without a rebalance: no new generation, the
-    other member's assignment is untouched, and it gets its old partitions."""
+    other member's assignment is untouched, and it gets its old partitions.
+    A third member comes and goes first, so that the members' last
+    JoinGroup carried the partitions they owned: with cooperative-sticky the
+    restarted member's metadata (nothing owned yet) differs from its
+    predecessor's, which used to force a rebalance."""
     topic = create_topic(broker, "sm", PARTS)
-    static = {"session.timeout.ms": 30000}
+    static = {"session.timeout.ms": 30000, "partition.assignment.strategy": assignor}
     a = GroupConsumer(broker, "gsm", topic, "a",
                       conf=dict(static, **{"group.instance.id": "inst-a"})).start()
     b = GroupConsumer(broker, "gsm", topic, "b",
@@ -208,6 +215,13 @@ def test_static_member_restart_keeps_generation(broker):
     try:
         wait_until(lambda: stable_assignment([a, b], PARTS) and len(a.current()) == 3,
                    what="both static members with 3 partitions")
+        c = GroupConsumer(broker, "gsm", topic, "c",
+                          conf={"partition.assignment.strategy": assignor}).start()
+        wait_until(lambda: stable_assignment([a, b, c], PARTS) and len(c.current()) == 2,
+                   what="a third member with 2 partitions")
+        c.stop()
+        wait_until(lambda: stable_assignment([a, b], PARTS) and len(a.current()) == 3,
+                   what="the static members with 3 partitions again")
         produce(broker, topic, 600)
         wait_until(lambda: a.count() + b.count() >= 600, what="600 messages")
         n = rebalances(broker, "gsm")
