@@ -348,6 +348,11 @@ typedef struct write_ctx {
     int32_t noffsets;
     int64_t now_ms;
     int32_t generation; /* sync: generation whose assignment is written */
+    /* static member rejoin: the join is answered once the new member id is
+     * durable (as Kafka does) */
+    char *member_id;
+    char *leader_override; /* answer with this leader id (NULL: the group's) */
+    bool skip_assignment;
 } write_ctx;
 
 static void begin_batch(sl_coord *c, sl_batch_builder *bb)
@@ -372,6 +377,8 @@ static void on_written(void *arg, int status)
     if (w->apply) w->apply(w, status);
     if (w->cb) w->cb(w->arg, status);
     sl_free(w->group_id);
+    sl_free(w->member_id);
+    sl_free(w->leader_override);
     sl_free(w);
 }
 
@@ -727,6 +734,25 @@ static void admit_member(sl_coord *c, group *g, char *id, const sl_join_params *
     membership_changed(c, g, now_ms, "new member joined");
 }
 
+/* A restarted static member's new id is durable (or could not be stored). */
+static void static_join_written(write_ctx *w, int status)
+{
+    sl_coord *c = w->c;
+    group *g = group_get(c, gs(w->group_id));
+    member *m = g ? find_member(g, gs(w->member_id), NULL) : NULL;
+    if (!m || !m->join_cb) return; /* answered meanwhile: rebalance, newer instance, shutdown */
+    if (status < 0) {
+        SL_WARN("group", "group=%s static member %s not stored: %s", g->id, m->id,
+                sl_err_str(status));
+        respond_join_error(m, status);
+        return;
+    }
+    if (g->state != G_STABLE || g->generation != w->generation)
+        return; /* a rebalance started: it answers the parked join */
+    respond_join(c, g, m, w->leader_override ? gs(w->leader_override) : (sl_gstr){NULL, -1},
+                 w->skip_assignment);
+}
+
 void sl_coord_join(sl_coord *c, const sl_join_params *p, int64_t now_ms, sl_join_cb cb, void *arg)
 {
     sl_join_result err = {0};
@@ -835,19 +861,28 @@ void sl_coord_join(sl_coord *c, const sl_join_params *p, int64_t now_ms, sl_join
             bool keep = next && g->protocol_name && strcmp(next, g->protocol_name) == 0;
             sl_free(next);
             if (keep) {
-                persist_group(c, g, now_ms);
-                if (was_leader && p->supports_skip_assignment) {
-                    respond_join(c, g, m, (sl_gstr){NULL, -1}, true);
-                } else if (was_leader) {
-                    /* Answer with the old leader id, so the member does not
-                     * think it must compute an assignment that a Stable group
-                     * would not hand out. */
-                    sl_gstr old = gs(old_id);
-                    respond_join(c, g, m, old, false);
-                } else {
-                    respond_join(c, g, m, (sl_gstr){NULL, -1}, false);
+                /* The answer (join_cb stays parked) waits for the new member
+                 * id to be durable. A leader on JoinGroup v9+ is told to
+                 * skip the assignment; an older one gets the old leader id,
+                 * so it does not compute an assignment that a Stable group
+                 * would not hand out. */
+                write_ctx *w = new_write(c, g->id);
+                w->apply = static_join_written;
+                w->generation = g->generation;
+                w->member_id = sl_strdup(m->id);
+                w->skip_assignment = was_leader && p->supports_skip_assignment;
+                if (was_leader && !p->supports_skip_assignment)
+                    w->leader_override = old_id;
+                else
+                    sl_free(old_id);
+                sl_batch_builder bb;
+                begin_batch(c, &bb);
+                add_group_record(c, &bb, g, now_ms, NULL, 0);
+                if (sl_batch_builder_finish(&bb) < 0) {
+                    on_written(w, SL_ERR_INTERNAL);
+                    return;
                 }
-                sl_free(old_id);
+                write_batch(c, g->id, w);
                 return;
             }
             sl_free(old_id);

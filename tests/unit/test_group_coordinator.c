@@ -1509,6 +1509,64 @@ static void test_static_membership(void **state)
     assert_null(member_of(&d, b3.id));
 }
 
+/* A restarted static member is answered once its new member id is durable. */
+static void test_static_rejoin_waits_for_store(void **state)
+{
+    fx *f = *state;
+    mem a, b;
+    mem_init(&a, "ca", "inst-a");
+    mem_init(&b, "cb", "inst-b");
+    mem *ms[] = {&a, &b};
+    form_group(f, "g", ms, 2);
+    int32_t gen = a.generation;
+    f->store.mode = STORE_DEFERRED;
+    mem b2;
+    mem_init(&b2, "cb", "inst-b");
+    join_req(f, "g", &b2);
+    assert_int_equal(b2.j.calls, 0);
+    assert_int_equal(f->store.npending, 1);
+    assert_int_equal(heartbeat(f, "g", &b), SL_ERR_FENCED_INSTANCE); /* already replaced */
+    store_complete_all(&f->store, 0);
+    join_take(&b2);
+    assert_int_equal(b2.generation, gen);
+    assert_string_equal(b2.j.leader, a.id);
+    check_replay(f);
+
+    /* the store fails: the member is told, and comes again */
+    mem b3;
+    mem_init(&b3, "cb", "inst-b");
+    join_req(f, "g", &b3);
+    store_complete_all(&f->store, SL_ERR_IO);
+    assert_int_equal(b3.j.calls, 1);
+    assert_int_equal(b3.j.error, SL_ERR_IO);
+    mem_init(&b3, "cb", "inst-b");
+    join_req(f, "g", &b3);
+    store_complete_all(&f->store, 0);
+    join_take(&b3);
+    assert_int_equal(b3.generation, gen);
+
+    /* a rebalance starts while the write is in flight: the rebalance
+     * answers the parked join, the write's completion does nothing more */
+    mem b4, c;
+    mem_init(&b4, "cb", "inst-b");
+    mem_init(&c, "cc", NULL);
+    join_req(f, "g", &b4);
+    assert_int_equal(b4.j.calls, 0);
+    f->store.mode = STORE_IMMEDIATE;
+    join_new(f, "g", &c);
+    join_req(f, "g", &a);
+    join_take(&a);
+    join_take(&c);
+    join_take(&b4);
+    assert_int_equal(b4.generation, gen + 1);
+    assert_int_equal(a.j.nmembers, 3);
+    store_complete_all(&f->store, 0);
+    assert_int_equal(b4.j.calls, 1);
+    mem *ms3[] = {&a, &b4, &c};
+    sync_all(f, "g", ms3, 3);
+    check_replay(f);
+}
+
 static void test_static_rejoin_new_metadata(void **state)
 {
     fx *f = *state;
@@ -2263,6 +2321,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_initial_delay, setup, teardown),
         cmocka_unit_test_setup_teardown(test_group_max_size, setup, teardown),
         cmocka_unit_test_setup_teardown(test_static_membership, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_static_rejoin_waits_for_store, setup, teardown),
         cmocka_unit_test_setup_teardown(test_static_rejoin_new_metadata, setup, teardown),
         cmocka_unit_test_setup_teardown(test_simple_commit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_commit_errors, setup, teardown),
