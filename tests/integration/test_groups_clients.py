@@ -10,8 +10,7 @@ import subprocess
 import threading
 import time
 
-from kafka import KafkaConsumer
-from kafka.structs import TopicPartition as KTP
+from kafka import ConsumerRebalanceListener, KafkaConsumer
 
 import sltest
 from grouputil import (GroupConsumer, consumer_config, create_topic, end_offsets, produce,
@@ -36,15 +35,26 @@ class KpConsumer:
     """A kafka-python group consumer in a thread, committing synchronously
     after each poll."""
 
-    def __init__(self, broker, group, topic, name, strategy=None):
-        kw = {}
-        if strategy:
-            kw["partition_assignment_strategy"] = strategy
-        self.c = KafkaConsumer(topic, bootstrap_servers=broker.bootstrap, group_id=group,
+    def __init__(self, broker, group, topic, name):
+        self.c = KafkaConsumer(bootstrap_servers=broker.bootstrap, group_id=group,
                                client_id=name, auto_offset_reset="earliest",
                                enable_auto_commit=False, session_timeout_ms=6000,
-                               heartbeat_interval_ms=500, fetch_max_wait_ms=200, **kw)
+                               heartbeat_interval_ms=500, fetch_max_wait_ms=200)
         self.lock = threading.Lock()
+        self.assigned = frozenset()
+        # kafka-python is not thread-safe: the assignment is recorded by the
+        # listener, which runs in the polling thread
+        outer = self
+
+        class Listener(ConsumerRebalanceListener):
+            def on_partitions_revoked(self, revoked):
+                with outer.lock:
+                    outer.assigned = frozenset()
+
+            def on_partitions_assigned(self, assigned):
+                with outer.lock:
+                    outer.assigned = frozenset(tp.partition for tp in assigned)
+        self.c.subscribe([topic], listener=Listener())
         self.seen = []
         self.stop_flag = threading.Event()
         self.error = None
@@ -70,7 +80,8 @@ class KpConsumer:
             self.error = e
 
     def current(self):
-        return frozenset(tp.partition for tp in self.c.assignment())
+        with self.lock:
+            return self.assigned
 
     def count(self):
         with self.lock:
