@@ -141,7 +141,11 @@ def test_cooperative_sticky_rebalances(broker):
                    what="the 4th member to get partitions")
         # sticky: nobody got a partition it did not own before, except k4
         for c in cs:
-            assert c.current() <= before[c.name]
+            assert c.current() <= before[c.name], (
+                "%s owns %s, had %s\nassignments: %s\n%s" % (
+                    c.name, sorted(c.current()), sorted(before[c.name]),
+                    {x.name: [sorted(a) for _, a in x.assignments] for x in cs + [k4]},
+                    group_log(broker, "gcoop")))
         k1.stop()
         members = [k2, k3, k4]
         wait_until(lambda: stable_assignment(members, PARTS) and
