@@ -403,7 +403,7 @@ typedef struct fetch_part {
 typedef struct fetch_topic {
     sl_str Name;
     fetch_part *parts;
-    int32_t nparts;
+    int32_t nparts, cap;
 } fetch_topic;
 
 typedef struct collect_ctx {
@@ -428,7 +428,7 @@ static fetch_topic *collect_topic(collect_ctx *cc, sl_gstr name)
     fetch_topic *t = &cc->topics[cc->ntopics++];
     t->Name = req_gstr(cc->req, name);
     t->parts = NULL;
-    t->nparts = 0;
+    t->nparts = t->cap = 0;
     return t;
 }
 
@@ -437,12 +437,18 @@ static void collect_offset(void *arg, sl_gstr topic, int32_t partition, int64_t 
 {
     collect_ctx *cc = arg;
     fetch_topic *t = collect_topic(cc, topic);
-    /* grow by copying: counts are small and the arena is freed with the request */
-    fetch_part *p = SL_REQ_ARRAY(cc->req, fetch_part, t->nparts + 1);
-    if (t->nparts) memcpy(p, t->parts, sizeof *p * (size_t)t->nparts);
-    p[t->nparts] = (fetch_part){partition, offset, leader_epoch, req_gstr(cc->req, metadata), 0};
-    t->parts = p;
-    t->nparts++;
+    if (t->nparts == t->cap) {
+        /* Doubling keeps the arena use linear: the old arrays stay in the
+         * arena until the request ends, so growing one by one would use
+         * quadratic memory and exhaust the arena for ~1000 partitions. */
+        int32_t cap = t->cap ? t->cap * 2 : 16;
+        fetch_part *p = SL_REQ_ARRAY(cc->req, fetch_part, cap);
+        if (t->nparts) memcpy(p, t->parts, sizeof *p * (size_t)t->nparts);
+        t->parts = p;
+        t->cap = cap;
+    }
+    t->parts[t->nparts++] =
+        (fetch_part){partition, offset, leader_epoch, req_gstr(cc->req, metadata), 0};
 }
 
 /* Offsets of one group: the requested partitions (topics != NULL) or all. */
@@ -463,6 +469,7 @@ static void fetch_group_offsets(sl_request *req, sl_gstr group,
         fetch_topic *t = &cc->topics[i];
         t->Name = topics[i].Name;
         t->nparts = topics[i].PartitionIndexes_count < 0 ? 0 : topics[i].PartitionIndexes_count;
+        t->cap = t->nparts;
         t->parts = SL_REQ_ARRAY(req, fetch_part, t->nparts);
         for (int32_t j = 0; j < t->nparts; j++) {
             fetch_part *p = &t->parts[j];
@@ -719,11 +726,13 @@ void sl_handle_delete_groups(sl_request *req)
         delete_op *op = sl_req_alloc(req, sizeof *op);
         op->req = req;
         op->code = &o->ErrorCode;
+        /* Counted before the call: the callback may run inside it. */
+        req->pending++;
         int rc = sl_coord_delete_group(req->b->coord, G(rq->GroupsNames[i]), sl_wall_ms(),
                                        on_group_deleted, op);
-        if (rc == 0)
-            req->pending++;
-        else if (rc == SL_ERR_NOT_FOUND)
+        if (rc == 0) continue;
+        req->pending--;
+        if (rc == SL_ERR_NOT_FOUND)
             o->ErrorCode = KERR_GROUP_ID_NOT_FOUND;
         else if (rc == SL_ERR_NOT_EMPTY)
             o->ErrorCode = KERR_NON_EMPTY_GROUP;
@@ -783,11 +792,13 @@ void sl_handle_offset_delete(sl_request *req)
                 parts[k++] = po->PartitionIndex;
         }
         if (k == 0) continue;
+        /* Counted before the call: the callback may run inside it (nothing
+         * to delete, or the store answered at once). */
+        req->pending++;
         int rc = sl_coord_delete_offsets(b->coord, G(rq->GroupId), G(t->Name), parts, k,
                                          sl_wall_ms(), on_offsets_deleted, req);
-        if (rc == 0) {
-            req->pending++;
-        } else {
+        if (rc != 0) {
+            req->pending--;
             int16_t code =
                 rc == SL_ERR_NOT_EMPTY ? KERR_GROUP_SUBSCRIBED_TO_TOPIC : sl_groups_kerr(rc);
             for (int32_t j = 0; j < np; j++)

@@ -213,9 +213,16 @@ static const protocol *member_protocol(const member *m, const char *name)
     return NULL;
 }
 
+/* Groups are kept under their id as a C string, so an id with a NUL byte
+ * cannot name a group: it is refused where groups are created. */
+static bool valid_group_id(sl_gstr id)
+{
+    return id.len >= 0 && (id.len == 0 || !memchr(id.ptr, 0, (size_t)id.len));
+}
+
 static group *group_get(const sl_coord *c, sl_gstr id)
 {
-    if (id.len < 0) return NULL;
+    if (!valid_group_id(id)) return NULL;
     return sl_map_get(&c->groups, id.ptr ? id.ptr : "", (size_t)id.len);
 }
 
@@ -341,6 +348,11 @@ typedef struct write_ctx {
     int32_t noffsets;
     int64_t now_ms;
     int32_t generation; /* sync: generation whose assignment is written */
+    /* static member rejoin: the join is answered once the new member id is
+     * durable (as Kafka does) */
+    char *member_id;
+    char *leader_override; /* answer with this leader id (NULL: the group's) */
+    bool skip_assignment;
 } write_ctx;
 
 static void begin_batch(sl_coord *c, sl_batch_builder *bb)
@@ -365,6 +377,8 @@ static void on_written(void *arg, int status)
     if (w->apply) w->apply(w, status);
     if (w->cb) w->cb(w->arg, status);
     sl_free(w->group_id);
+    sl_free(w->member_id);
+    sl_free(w->leader_override);
     sl_free(w);
 }
 
@@ -704,7 +718,12 @@ static void admit_member(sl_coord *c, group *g, char *id, const sl_join_params *
     m->join_cb = cb;
     m->join_arg = arg;
     m->supports_skip = p->supports_skip_assignment;
-    if (!g->protocol_type) g->protocol_type = dup_gstr(p->protocol_type);
+    if (g->nmembers == 0) {
+        /* The first member of an empty group sets its protocol type (an
+         * earlier generation may have used another). */
+        sl_free(g->protocol_type);
+        g->protocol_type = dup_gstr(p->protocol_type);
+    }
     add_member(g, m);
     if (g->state == G_PREPARING && g->initial_delay_deadline_ms) {
         /* Each new member extends the initial delay, up to the limit. */
@@ -713,6 +732,25 @@ static void admit_member(sl_coord *c, group *g, char *id, const sl_join_params *
             d < g->initial_delay_limit_ms ? d : g->initial_delay_limit_ms;
     }
     membership_changed(c, g, now_ms, "new member joined");
+}
+
+/* A restarted static member's new id is durable (or could not be stored). */
+static void static_join_written(write_ctx *w, int status)
+{
+    sl_coord *c = w->c;
+    group *g = group_get(c, gs(w->group_id));
+    member *m = g ? find_member(g, gs(w->member_id), NULL) : NULL;
+    if (!m || !m->join_cb) return; /* answered meanwhile: rebalance, newer instance, shutdown */
+    if (status < 0) {
+        SL_WARN("group", "group=%s static member %s not stored: %s", g->id, m->id,
+                sl_err_str(status));
+        respond_join_error(m, status);
+        return;
+    }
+    if (g->state != G_STABLE || g->generation != w->generation)
+        return; /* a rebalance started: it answers the parked join */
+    respond_join(c, g, m, w->leader_override ? gs(w->leader_override) : (sl_gstr){NULL, -1},
+                 w->skip_assignment);
 }
 
 void sl_coord_join(sl_coord *c, const sl_join_params *p, int64_t now_ms, sl_join_cb cb, void *arg)
@@ -728,7 +766,7 @@ void sl_coord_join(sl_coord *c, const sl_join_params *p, int64_t now_ms, sl_join
         cb(arg, &err);
         return;
     }
-    if (p->group_id.len <= 0) {
+    if (p->group_id.len <= 0 || !valid_group_id(p->group_id)) {
         err.error = SL_ERR_INVALID_ARG;
         cb(arg, &err);
         return;
@@ -814,25 +852,40 @@ void sl_coord_join(sl_coord *c, const sl_join_params *p, int64_t now_ms, sl_join
             m->supports_skip = p->supports_skip_assignment;
             SL_INFO("group", "static member rejoined group=%s instance=%s old=%s new=%s", g->id,
                     m->instance_id, old_id, m->id);
-            bool same = member_same_protocols(m, p->protocols, p->nprotocols);
-            if (g->state == G_STABLE && same) {
-                persist_group(c, g, now_ms);
-                if (was_leader && p->supports_skip_assignment) {
-                    respond_join(c, g, m, (sl_gstr){NULL, -1}, true);
-                } else if (was_leader) {
-                    /* Answer with the old leader id, so the member does not
-                     * think it must compute an assignment that a Stable group
-                     * would not hand out. */
-                    sl_gstr old = gs(old_id);
-                    respond_join(c, g, m, old, false);
-                } else {
-                    respond_join(c, g, m, (sl_gstr){NULL, -1}, false);
+            /* Kafka's rule: in a Stable group new metadata alone is no
+             * reason to rebalance, only a change of the protocol the group
+             * would select next. The new metadata is what the leader sees
+             * at the next rebalance. */
+            member_set_protocols(m, p->protocols, p->nprotocols);
+            char *next = g->state == G_STABLE ? select_protocol(g) : NULL;
+            bool keep = next && g->protocol_name && strcmp(next, g->protocol_name) == 0;
+            sl_free(next);
+            if (keep) {
+                /* The answer (join_cb stays parked) waits for the new member
+                 * id to be durable. A leader on JoinGroup v9+ is told to
+                 * skip the assignment; an older one gets the old leader id,
+                 * so it does not compute an assignment that a Stable group
+                 * would not hand out. */
+                write_ctx *w = new_write(c, g->id);
+                w->apply = static_join_written;
+                w->generation = g->generation;
+                w->member_id = sl_strdup(m->id);
+                w->skip_assignment = was_leader && p->supports_skip_assignment;
+                if (was_leader && !p->supports_skip_assignment)
+                    w->leader_override = old_id;
+                else
+                    sl_free(old_id);
+                sl_batch_builder bb;
+                begin_batch(c, &bb);
+                add_group_record(c, &bb, g, now_ms, NULL, 0);
+                if (sl_batch_builder_finish(&bb) < 0) {
+                    on_written(w, SL_ERR_INTERNAL);
+                    return;
                 }
-                sl_free(old_id);
+                write_batch(c, g->id, w);
                 return;
             }
             sl_free(old_id);
-            member_set_protocols(m, p->protocols, p->nprotocols);
             if (g->state == G_PREPARING)
                 try_complete_join(c, g, now_ms);
             else
@@ -1083,7 +1136,8 @@ static void set_offset(group *g, sl_gstr topic, int32_t partition, int64_t offse
     sl_free(e->metadata.p);
     e->offset = offset;
     e->leader_epoch = epoch;
-    e->metadata = dup_bytes(metadata);
+    /* Null metadata is kept as "", as it is stored (and as Kafka answers). */
+    e->metadata = dup_bytes(metadata.len < 0 ? (sl_gstr){"", 0} : metadata);
     e->commit_ms = commit_ms;
 }
 
@@ -1119,30 +1173,30 @@ void sl_coord_commit(sl_coord *c, sl_commit_params *p, int64_t now_ms, sl_coord_
         cb(arg, SL_ERR_CLOSED);
         return;
     }
-    if (p->group_id.len <= 0) {
+    if (p->group_id.len <= 0 || !valid_group_id(p->group_id)) {
         cb(arg, SL_ERR_INVALID_ARG);
         return;
     }
     group *g = group_get(c, p->group_id);
-    bool simple = p->generation < 0 && p->member_id.len <= 0;
-    if (simple) {
-        /* assign()-style consumers and tools: allowed while nobody is a
-         * member of the group. */
-        if (g && g->nmembers > 0) {
-            cb(arg, SL_ERR_UNKNOWN_MEMBER);
-            return;
-        }
-    } else {
-        member *m = NULL;
-        int rc = check_member(g, p->member_id, p->instance_id, &m);
+    /* Kafka's order of checks. Generation -1 is a "simple" commit (assign()
+     * consumers, admin tools): fine while the group has no members. */
+    int rc = 0;
+    member *m = NULL;
+    if (!g)
+        rc = p->generation < 0 ? 0 : SL_ERR_ILLEGAL_GENERATION;
+    else if (p->generation < 0 && g->state == G_EMPTY)
+        rc = 0;
+    else if (p->generation >= 0 || p->member_id.len > 0 || p->instance_id.len >= 0) {
+        rc = check_member(g, p->member_id, p->instance_id, &m);
         if (rc == 0 && p->generation != g->generation) rc = SL_ERR_ILLEGAL_GENERATION;
         if (rc == 0 && g->state == G_COMPLETING) rc = SL_ERR_REBALANCE_IN_PROGRESS;
-        if (rc < 0) {
-            cb(arg, rc);
-            return;
-        }
-        m->last_seen_ms = now_ms;
+    } else
+        rc = SL_ERR_UNKNOWN_MEMBER; /* a simple commit while the group has members */
+    if (rc < 0) {
+        cb(arg, rc);
+        return;
     }
+    if (m) m->last_seen_ms = now_ms;
     sl_batch_builder bb;
     begin_batch(c, &bb);
     int32_t n = 0;
@@ -1238,6 +1292,8 @@ void sl_coord_describe(sl_coord *c, sl_gstr group_id, sl_group_visit_fn fn, void
         return;
     }
     fill_info(g, &info);
+    /* As Kafka: the protocol is shown only once the group is Stable. */
+    if (g->state != G_STABLE) info.protocol_name = (sl_gstr){"", 0};
     sl_group_member_info *ms = sl_calloc((size_t)(g->nmembers ? g->nmembers : 1), sizeof *ms);
     /* Membership is shown once a generation exists (as Kafka does in
      * PreparingRebalance, members are listed without assignments). */
@@ -1432,12 +1488,14 @@ void sl_coord_tick(sl_coord *c, int64_t now_ms)
     void *v;
     for (size_t it = 0; sl_map_next(&c->groups, &it, NULL, NULL, &v);) {
         group *g = v;
-        /* pending (MEMBER_ID_REQUIRED) members that never came back */
-        bool changed = false;
+        /* Pending (MEMBER_ID_REQUIRED) members that never came back were
+         * never part of a generation: forgetting them only matters to a
+         * rebalance that waits for them, and is no reason to start one. */
+        bool changed = false, pending_gone = false;
         for (int32_t i = g->npending - 1; i >= 0; i--)
             if (now_ms >= g->pending[i].deadline_ms) {
                 remove_pending(g, i);
-                changed = true;
+                pending_gone = true;
             }
         /* session timeouts; a member parked in Join/Sync is alive */
         for (int32_t i = g->nmembers - 1; i >= 0; i--) {
@@ -1450,7 +1508,10 @@ void sl_coord_tick(sl_coord *c, int64_t now_ms)
                 changed = true;
             }
         }
-        if (changed) membership_changed(c, g, now_ms, "member session expired");
+        if (changed)
+            membership_changed(c, g, now_ms, "member session expired");
+        else if (pending_gone)
+            try_complete_join(c, g, now_ms);
         if (g->state == G_PREPARING) {
             if (g->initial_delay_deadline_ms && now_ms >= g->initial_delay_deadline_ms)
                 g->initial_delay_deadline_ms = 0;
@@ -1470,20 +1531,32 @@ void sl_coord_get_stats(const sl_coord *c, sl_coord_stats *out)
 
 /* ------------------------------------------------------------------ loading */
 
-static void load_group(sl_coord *c, sl_gstr id, const uint8_t *value, int32_t len, int64_t now_ms)
+static int load_group(sl_coord *c, sl_gstr id, const uint8_t *value, int32_t len, int64_t now_ms)
 {
     group *g = group_get(c, id);
     if (!value || len < 0) { /* tombstone */
         if (g) {
             sl_map_del(&c->groups, g->id, strlen(g->id));
+            c->stats.groups = sl_map_count(&c->groups);
             group_free(g);
         }
-        return;
+        return 0;
     }
     sl_reader r;
     sl_reader_init(&r, value, (size_t)len);
     sl_grec_group h;
-    if (sl_grec_decode_group(&r, &h) < 0) return;
+    int rc = sl_grec_decode_group(&r, &h);
+    if (rc < 0) return rc;
+    /* The whole record is checked before the group changes: a damaged one
+     * leaves the previous state as it was. Members need the protocol they
+     * were assigned under. */
+    if (h.nmembers > 0 && h.protocol.len < 0) return SL_ERR_CORRUPT;
+    sl_reader check = r;
+    sl_grec_member rm;
+    for (int32_t i = 0; i < h.nmembers; i++)
+        if (sl_grec_next_member(&check, &rm) < 0) return SL_ERR_CORRUPT;
+    if (sl_reader_left(&check) != 0) return SL_ERR_CORRUPT;
+
     if (!g) g = group_create(c, id, now_ms);
     for (int32_t i = 0; i < g->nmembers; i++)
         member_free(g->members[i]);
@@ -1493,12 +1566,11 @@ static void load_group(sl_coord *c, sl_gstr id, const uint8_t *value, int32_t le
     sl_free(g->leader);
     g->protocol_type = h.protocol_type.len > 0 ? dup_gstr(h.protocol_type) : NULL;
     g->protocol_name = dup_gstr(h.protocol);
-    g->leader = dup_gstr(h.leader);
+    g->leader = NULL;
     g->generation = h.generation;
     g->state_ms = h.state_ms;
     for (int32_t i = 0; i < h.nmembers; i++) {
-        sl_grec_member rm;
-        if (sl_grec_next_member(&r, &rm) < 0) break;
+        sl_grec_next_member(&r, &rm);
         member *m = SL_NEW(member);
         m->id = dup_gstr(rm.member_id);
         m->instance_id = dup_gstr(rm.instance_id);
@@ -1506,12 +1578,16 @@ static void load_group(sl_coord *c, sl_gstr id, const uint8_t *value, int32_t le
         m->client_host = dup_gstr(rm.client_host);
         m->rebalance_timeout_ms = rm.rebalance_timeout_ms;
         m->session_timeout_ms = rm.session_timeout_ms;
-        sl_join_protocol jp = {gs(g->protocol_name ? g->protocol_name : ""), rm.subscription};
+        sl_join_protocol jp = {gs(g->protocol_name), rm.subscription};
         member_set_protocols(m, &jp, 1);
         m->assignment = dup_bytes(rm.assignment);
         add_member(g, m);
     }
-    g->state = g->nmembers > 0 && g->protocol_name ? G_STABLE : G_EMPTY;
+    /* A leader that is not a member would never be asked for an assignment;
+     * the next rebalance picks one. */
+    if (h.leader.len >= 0 && find_member(g, h.leader, NULL)) g->leader = dup_gstr(h.leader);
+    g->state = g->nmembers > 0 ? G_STABLE : G_EMPTY;
+    return 0;
 }
 
 int sl_coord_load_record(sl_coord *c, const uint8_t *key, int32_t key_len, const uint8_t *value,
@@ -1520,11 +1596,9 @@ int sl_coord_load_record(sl_coord *c, const uint8_t *key, int32_t key_len, const
     sl_grec_key k;
     int rc = sl_grec_decode_key(key, key_len, &k);
     if (rc < 0) return rc;
+    if (!valid_group_id(k.group)) return SL_ERR_CORRUPT;
     c->stats.records_loaded++;
-    if (k.version == SL_GREC_KEY_GROUP) {
-        load_group(c, k.group, value, value_len, now_ms);
-        return 0;
-    }
+    if (k.version == SL_GREC_KEY_GROUP) return load_group(c, k.group, value, value_len, now_ms);
     group *g = group_get(c, k.group);
     if (!value || value_len < 0) {
         if (g) del_offset(g, k.topic, k.partition);
