@@ -785,3 +785,27 @@ def test_case_count():
     """Keeps the number of listed cases visible in the test output."""
     n = len(NEG) + len(TAGGED) + len(BATCHES)
     assert n >= 45, n
+
+
+# ---- log flooding ----
+
+def test_malformed_request_flood_does_not_flood_the_log(broker_factory):
+    """2,000 malformed requests as fast as possible (each closes its
+    connection) write at most ~20 log lines a second, then one line saying
+    how many were dropped; the broker keeps serving."""
+    b = broker_factory().start()
+    frame = request(API_METADATA, 1, 1, i32(-7))
+    start = time.time()
+    for _ in range(2000):
+        expect_closed(b, frame)
+    elapsed = time.time() - start
+    time.sleep(1.1)
+    expect_closed(b, frame)  # the next window reports the dropped lines
+    log = b.log_text()
+    lines = log.count("malformed message")
+    assert lines <= 20 * (elapsed + 3), (lines, elapsed)
+    assert "similar log lines suppressed" in log
+    c = Conn(b.port)
+    assert Reader(c.call(API_API_VERSIONS, 0, b"")).i16() == 0
+    c.close()
+    assert b.stop() == 0
