@@ -755,15 +755,16 @@ def init_producer_id(port):
 @pytest.mark.usefixtures("bounded")
 def test_idempotent_producer_lies(broker):
     """Beyond test_idempotence.py's sequence rules (gap, duplicate, stale
-    epoch, new epoch not at 0): the same through Produce v9, a gap of
-    2^31-1, sequences wrapping at INT32_MAX like Kafka's, a stale epoch
-    after a wrap, and a producer id that was never issued."""
+    epoch, new epoch not at 0, over Produce v3): the same over Produce v9, a
+    gap of 2^31-1, a negative epoch, sequences wrapping at INT32_MAX like
+    Kafka's, and producer ids that were never issued, which Kafka (and
+    sluice) accept at any first sequence since no state says otherwise."""
     pid, epoch = init_producer_id(broker.port)
 
-    def send(seq, n, ep=epoch, p=pid, version=9):
+    def send(seq, n, ep=epoch, p=pid):
         b = batch([b"s%d" % i for i in range(n)], producer_id=p, producer_epoch=ep,
                   base_sequence=seq)
-        return produce(broker, "seq", b, version=version)
+        return produce(broker, "seq", b, version=9)
 
     hw = high_watermark(broker, "seq", 0)
     assert send(0, 2) == (0, hw)
@@ -772,11 +773,17 @@ def test_idempotent_producer_lies(broker):
     assert send(3, 1)[0] == OUT_OF_ORDER_SEQUENCE_NUMBER  # gap of one
     assert send(1, 2)[0] == OUT_OF_ORDER_SEQUENCE_NUMBER  # overlap
     assert send(2, 1) == (0, hw + 2)
-    assert send(2, 1, ep=epoch - 1 if epoch > 0 else 32767)[0] in (
-        INVALID_PRODUCER_EPOCH, OUT_OF_ORDER_SEQUENCE_NUMBER)
+    assert send(3, 1, ep=-1)[0] == INVALID_PRODUCER_EPOCH
     assert send(0, 1, ep=epoch + 1) == (0, hw + 3)
     assert send(3, 1, ep=epoch)[0] == INVALID_PRODUCER_EPOCH  # stale after the bump
-    assert high_watermark(broker, "seq", 0) == hw + 4
+    # Never issued: accepted at any first sequence, then held to the rules.
+    assert send(5, 1, p=pid + 1000, ep=0) == (0, hw + 4)
+    assert send(7, 1, p=pid + 1000, ep=0)[0] == OUT_OF_ORDER_SEQUENCE_NUMBER
+    # Wrapping: the sequence after INT32_MAX is 0.
+    assert send(2 ** 31 - 1, 1, p=pid + 1001, ep=0) == (0, hw + 5)
+    assert send(0, 1, p=pid + 1001, ep=0) == (0, hw + 6)
+    assert send(2, 1, p=pid + 1001, ep=0)[0] == OUT_OF_ORDER_SEQUENCE_NUMBER
+    assert high_watermark(broker, "seq", 0) == hw + 7
 
 
 # ---- summary ----
