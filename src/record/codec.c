@@ -514,7 +514,7 @@ static int64_t zstd_read(sl_codec_ctx *x, uint8_t *dst, size_t n)
         size_t ret = ZSTD_decompressStream(x->zstd, &ob, &ib);
         if (ZSTD_isError(ret)) {
             ZSTD_ErrorCode e = ZSTD_getErrorCode(ret);
-            if (e == ZSTD_error_frameParameter_windowTooLarge && x->s_made == 0 && got == 0)
+            if (e == ZSTD_error_frameParameter_windowTooLarge)
                 return SL_ERR_UNSUPPORTED_COMPRESSION;
             return e == ZSTD_error_memory_allocation ? SL_ERR_NOMEM : SL_ERR_CORRUPT;
         }

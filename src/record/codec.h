@@ -52,9 +52,9 @@ int64_t sl_decompress_ctx(sl_codec_ctx *ctx, enum sl_compression codec, const vo
  * sl_dstream_read fills up to n bytes of dst and returns how many: 0 only
  * once the input is fully and cleanly decoded. Errors are sticky:
  * SL_ERR_CORRUPT, SL_ERR_NOMEM, SL_ERR_TOO_LARGE once more than max_out
- * bytes came out, and SL_ERR_UNSUPPORTED_COMPRESSION for a zstd frame whose
- * window is above the streaming limit, returned only by the first read
- * (before any byte was produced), so the caller can start over with
+ * bytes came out, and SL_ERR_UNSUPPORTED_COMPRESSION when a zstd frame's
+ * window is above the streaming limit (usually at the first read, but a
+ * later frame may ask too): the caller then starts over with
  * sl_decompress_ctx, which decodes such frames in one pass. */
 int sl_dstream_begin(sl_codec_ctx *ctx, enum sl_compression codec, const void *in, size_t len,
                      size_t max_out);

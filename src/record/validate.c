@@ -135,8 +135,8 @@ static int walk_stream(rwin *w, const sl_batch_header *h, const sl_validate_opts
     return more == 0 ? 0 : SL_ERR_INVALID_RECORD;
 }
 
-/* Returns SL_ERR_UNSUPPORTED_COMPRESSION (nothing walked yet) when the
- * input needs the one-shot decoder. */
+/* Returns SL_ERR_UNSUPPORTED_COMPRESSION when the input needs the one-shot
+ * decoder; the walk is then started over (it has no side effects). */
 static int walk_compressed(enum sl_compression codec, const uint8_t *rec, size_t rec_len,
                            const sl_batch_header *h, const sl_validate_opts *o, const ts_window *tw,
                            sl_buf *scratch)

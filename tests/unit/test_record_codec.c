@@ -732,6 +732,29 @@ static void test_dstream_bombs(void **state)
     assert_int_equal(sl_dstream_begin(ctx, SL_COMPRESSION_ZSTD, b.data, b.len, MIB), 0);
     uint8_t tmp[256];
     assert_int_equal(sl_dstream_read(ctx, tmp, sizeof tmp), SL_ERR_UNSUPPORTED_COMPRESSION);
+    /* ... also when only a later frame is too wide: a small frame, then one
+     * with a 128 MiB window and no content size */
+    d = make_data(2000, 4);
+    sl_buf_reset(&b);
+    assert_int_equal(sl_compress(SL_COMPRESSION_ZSTD, d, 1000, &b), 0);
+    ZSTD_CCtx *cctx = ZSTD_createCCtx();
+    assert_false(ZSTD_isError(ZSTD_CCtx_setParameter(cctx, ZSTD_c_windowLog, 27)));
+    uint8_t frame[2048];
+    ZSTD_inBuffer zin = {d + 1000, 1000, 0};
+    ZSTD_outBuffer zout = {frame, sizeof frame, 0};
+    assert_false(ZSTD_isError(ZSTD_compressStream2(cctx, &zout, &zin, ZSTD_e_continue)));
+    zin.size = zin.pos = 0;
+    zin.src = NULL;
+    assert_int_equal(ZSTD_compressStream2(cctx, &zout, &zin, ZSTD_e_end), 0);
+    ZSTD_freeCCtx(cctx);
+    sl_buf_put(&b, frame, zout.pos);
+    sl_buf_reset(&out);
+    assert_int_equal(dstream_all(ctx, SL_COMPRESSION_ZSTD, b.data, b.len, MIB, 100, &out),
+                     SL_ERR_UNSUPPORTED_COMPRESSION);
+    sl_buf_reset(&out);
+    assert_int_equal(sl_decompress_ctx(ctx, SL_COMPRESSION_ZSTD, b.data, b.len, MIB, &out), 2000);
+    assert_memory_equal(out.data, d, 2000);
+    sl_free(d);
     sl_buf_fini(&b);
     sl_buf_fini(&out);
     sl_codec_ctx_free(ctx);
