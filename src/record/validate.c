@@ -18,6 +18,7 @@ void sl_validate_opts_default(sl_validate_opts *o)
     o->allow_zstd = true;
     o->deep = true;
     o->codec_ctx = NULL;
+    o->decompressed = NULL;
 }
 
 /* Inclusive window [lo, hi] of acceptable CreateTime timestamps, saturated
@@ -83,6 +84,7 @@ typedef struct rwin {
     sl_buf *buf; /* data[pos..len) not yet walked */
     size_t pos;
     bool eof;
+    uint64_t made; /* bytes decompressed so far */
 } rwin;
 
 /* Makes at least `need` bytes available unless the stream ends first;
@@ -102,6 +104,7 @@ static int64_t rwin_fill(rwin *w, size_t need)
         if (n < 0) return n;
         if (n == 0) w->eof = true;
         b->len += (size_t)n;
+        w->made += (uint64_t)n;
     }
     return (int64_t)(b->len - w->pos);
 }
@@ -144,9 +147,10 @@ static int walk_compressed(enum sl_compression codec, const uint8_t *rec, size_t
     sl_codec_ctx *ctx = o->codec_ctx ? o->codec_ctx : sl_codec_ctx_new();
     int rc = sl_dstream_begin(ctx, codec, rec, rec_len, o->max_decompressed_bytes);
     if (rc == 0) {
-        rwin w = {ctx, scratch, 0, false};
+        rwin w = {ctx, scratch, 0, false, 0};
         sl_buf_reset(scratch);
         rc = walk_stream(&w, h, o, tw);
+        if (o->decompressed) *o->decompressed += w.made;
     }
     if (!o->codec_ctx) sl_codec_ctx_free(ctx);
     return rc;
@@ -212,6 +216,8 @@ int sl_batch_validate(const uint8_t *p, size_t len, const sl_validate_opts *o, s
                     ? sl_decompress_ctx(o->codec_ctx, codec, rec, rec_len,
                                         o->max_decompressed_bytes, scratch)
                     : sl_decompress(codec, rec, rec_len, o->max_decompressed_bytes, scratch);
+    /* a failed decode may have gone up to the cap */
+    if (o->decompressed) *o->decompressed += n >= 0 ? (uint64_t)n : o->max_decompressed_bytes;
     if (n < 0) return (int)n;
     if (n == 0) /* recordsCount > 0 already holds: records are missing */
         return SL_ERR_INVALID_RECORD;

@@ -62,6 +62,10 @@ typedef struct sl_validate_opts {
     bool allow_zstd;               /* Produce v7+ */
     bool deep;                     /* walk every record (decompressing first) */
     sl_codec_ctx *codec_ctx;       /* reused decoder state; NULL = set up per call */
+    /* If set, the bytes the record walk of a compressed batch decompressed
+     * are added to it, also when the batch is refused (callers budget the
+     * decompression work of a whole request with it). */
+    uint64_t *decompressed;
 } sl_validate_opts;
 
 /* Kafka's defaults: 1048588-byte batches, 64 MiB decompressed, no control

@@ -79,7 +79,8 @@ def broker():
         NewTopic("strict-time", 1, 1,
                  config={"message.timestamp.difference.max.ms": str(24 * 3600 * 1000)}),
         NewTopic("default-time", 1, 1),
-        NewTopic("seq", 1, 1)])
+        NewTopic("seq", 1, 1),
+        NewTopic("many", 12, 1, config={"max.message.bytes": str(BOMB_MAX_MESSAGE)})])
     for f in futs.values():
         f.result(60)
     del admin, futs
@@ -713,6 +714,40 @@ def test_decompression_bombs(broker):
         assert rss - before_rss < 32 << 10, sizes
     assert high_watermark(broker, "bombs", 0) == hw
     print("bombs (name, compressed bytes, error, RSS growth KiB):", sizes)
+
+
+@pytest.mark.usefixtures("bounded")
+def test_decompression_budget_per_request(broker):
+    """12 partitions in one request, each a valid zstd batch of 40 records of
+    1 MiB (40 MiB decompressed, ~2 KB on the wire): alone, each is accepted;
+    together they are over what one request may decompress (64 MiB plus 32
+    bytes per request byte), so the first is appended and the others get
+    MESSAGE_TOO_LARGE instead of costing the event loop 480 MiB of
+    decompression."""
+    recs = [(bomb_record_head(1 << 20, i), 1 << 20) for i in range(40)]
+    one = batch([b"1"] * 40, attributes=4, records=zstd_bomb(recs))
+    parts = [i32(p) + compact_bytes(one) + TAGS for p in range(12)]
+    body = (compact_string(None) + i16(-1) + i32(30000) +
+            compact_array([compact_string("many") + compact_array(parts) + TAGS]) + TAGS)
+    c = Conn(broker.port)
+    try:
+        r = Reader(c.call(API_PRODUCE, 9, body, flexible=True))
+        assert r.compact_count() == 1 and r.compact_string() == "many"
+        errors = {}
+        for _ in range(r.compact_count()):
+            p, err = r.i32(), r.i16()
+            r.i64(), r.i64(), r.i64()  # base offset, log append time, log start offset
+            r.compact_count()  # record errors (v8+): none
+            r.compact_string()  # error message
+            r.skip_tags()
+            errors[p] = err
+    finally:
+        c.close()
+    assert sorted(errors.values()) == [0] + [MESSAGE_TOO_LARGE] * 11, errors
+    # Each partition's batch alone is fine.
+    for p in range(12):
+        if errors[p]:
+            assert produce(broker, "many", one, version=9, partition=p)[0] == 0, p
 
 
 # ---- timestamps ----

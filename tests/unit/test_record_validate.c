@@ -832,6 +832,24 @@ static void test_compressed_walk_holds_one_record(void **state)
         o.max_decompressed_bytes = 1u << 20;
         assert_int_equal(sl_batch_validate(b.data, b.len, &o, &h, &scratch, NULL),
                          SL_ERR_TOO_LARGE);
+        /* the decompressed-bytes counter: the whole records section when
+         * accepted, at most the cap when refused, and it adds up */
+        uint64_t spent = 0;
+        o.decompressed = &spent;
+        o.max_decompressed_bytes = 4u << 20;
+        assert_int_equal(sl_batch_validate(b.data, b.len, &o, &h, &scratch, NULL), 0);
+        sl_buf whole;
+        sl_buf_init(&whole);
+        int64_t n = sl_decompress(bo.compression, b.data + SL_BATCH_HEADER_SIZE,
+                                  b.len - SL_BATCH_HEADER_SIZE, 4u << 20, &whole);
+        assert_true(n > 2000000);
+        assert_int_equal(spent, (uint64_t)n);
+        o.max_decompressed_bytes = 1u << 20;
+        assert_int_equal(sl_batch_validate(b.data, b.len, &o, &h, &scratch, NULL),
+                         SL_ERR_TOO_LARGE);
+        assert_true(spent >= (uint64_t)n && spent <= (uint64_t)n + (1u << 20));
+        sl_buf_fini(&whole);
+        o.decompressed = NULL;
         /* one record of 3 MiB against a 1 MiB cap */
         sl_buf_reset(&b);
         sl_batch_builder_begin(&bb, &b, &bo);
