@@ -258,6 +258,8 @@ static void server_config_from(const sl_config *c, sl_server_config *sc)
     sc->queued_max_requests = (int32_t)sl_config_int(c, SL_BCFG_QUEUED_MAX_REQUESTS);
     sc->max_connections = (int32_t)sl_config_int(c, SL_BCFG_MAX_CONNECTIONS);
     sc->max_connections_per_ip = (int32_t)sl_config_int(c, SL_BCFG_MAX_CONNECTIONS_PER_IP);
+    sc->max_connections_per_ip_overrides =
+        sl_config_str(c, SL_BCFG_MAX_CONNECTIONS_PER_IP_OVERRIDES);
     sc->connections_max_idle_ms = sl_config_int(c, SL_BCFG_CONNECTIONS_MAX_IDLE_MS);
 }
 

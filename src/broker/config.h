@@ -76,6 +76,8 @@ typedef enum sl_cfg_source {
       "Maximum open client connections")                                                           \
     X(MAX_CONNECTIONS_PER_IP, "max.connections.per.ip", SL_CFG_INT, "2147483647", 0, INT32_MAX, 0, \
       "Maximum open connections from one IP address")                                              \
+    X(MAX_CONNECTIONS_PER_IP_OVERRIDES, "max.connections.per.ip.overrides", SL_CFG_STRING, "", 0,  \
+      0, 0, "Per-address exceptions to max.connections.per.ip, as ip:count,ip:count")              \
     X(CONNECTIONS_MAX_IDLE_MS, "connections.max.idle.ms", SL_CFG_LONG, "600000", 0, INT64_MAX, 0,  \
       "Idle connections are closed after this long")                                               \
     X(LOG_SEGMENT_BYTES, "log.segment.bytes", SL_CFG_INT, "1073741824", 14, INT32_MAX, 0,          \

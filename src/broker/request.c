@@ -168,8 +168,9 @@ void sl_req_finish_silent(sl_request *req)
 
 void sl_req_close(sl_request *req, const char *why)
 {
-    SL_WARN("broker", "closing connection peer=%s api=%d v=%d: %s", sl_conn_peer(req->conn),
-            req->api_key, req->version, why);
+    /* Peer-driven: rate-limited with the net layer's own warnings. */
+    sl_server_log_peer(sl_conn_server(req->conn), "closing connection peer=%s api=%d v=%d: %s",
+                       sl_conn_peer(req->conn), req->api_key, req->version, why);
     sl_conn_close(req->conn);
     sl_conn_complete_no_response(req->conn, req->id);
     req_put(req);

@@ -157,6 +157,11 @@ int sl_server_port(const sl_server *s);
  * then cb(ctx) runs (cb may be NULL). Don't use `s` after calling this. */
 void sl_server_close(sl_server *s, sl_server_close_cb cb);
 const sl_server_stats *sl_server_stats_get(const sl_server *s);
+/* Logs a warning that a peer caused (a malformed request...) under the same
+ * budget as this layer's own: at most 20 such lines a second per server,
+ * then one line counting those dropped, so a client sending garbage in a
+ * loop cannot flood the log. */
+void sl_server_log_peer(sl_server *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* While corked, responses completed on any connection of the server are
  * queued, and written by the sl_server_uncork that brings the count back to

@@ -201,6 +201,17 @@ void sl_net_log_limited(sl_server *s, const char *fmt, ...)
     sl_log_write(SL_LOG_WARN, "net", "%s", line);
 }
 
+void sl_server_log_peer(sl_server *s, const char *fmt, ...)
+{
+    if (SL_LOG_WARN < sl_log_get_level()) return;
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    sl_net_log_limited(s, "%s", line);
+}
+
 /* ---- per-IP connection counts -------------------------------------------- */
 
 static uint32_t ipkey_hash(const sl_ipkey *k)

@@ -32,6 +32,17 @@ struct sl_codec_ctx {
     bool z_ready;
     LZ4F_dctx *lz4;
     ZSTD_DCtx *zstd;
+    /* the current pull stream (sl_dstream_*) */
+    enum sl_compression s_codec;
+    const uint8_t *s_in;
+    size_t s_len, s_pos;  /* input and how much of it the decoder took */
+    size_t s_max, s_made; /* output cap and output so far */
+    size_t s_hint;        /* lz4/zstd: 0 once a frame ended with its input */
+    bool s_done;
+    int s_err;
+    bool s_xerial; /* snappy: xerial framing, s_pos at the next block */
+    sl_buf s_blk;  /* snappy: the decoded block being handed out */
+    size_t s_blk_pos;
 };
 
 sl_codec_ctx *sl_codec_ctx_new(void)
@@ -44,6 +55,7 @@ static void codec_ctx_release(sl_codec_ctx *x)
     if (x->z_ready) inflateEnd(&x->z);
     if (x->lz4) LZ4F_freeDecompressionContext(x->lz4);
     ZSTD_freeDCtx(x->zstd);
+    sl_buf_fini(&x->s_blk);
     memset(x, 0, sizeof *x);
 }
 
@@ -385,6 +397,10 @@ static int64_t zstd_one_pass(ZSTD_DCtx *dctx, const uint8_t *in, size_t len, out
 static int64_t decompress_zstd(sl_codec_ctx *x, const uint8_t *in, size_t len, size_t max_out,
                                sl_buf *out)
 {
+    unsigned long long declared = ZSTD_getFrameContentSize(in, len);
+    if (declared != ZSTD_CONTENTSIZE_UNKNOWN && declared != ZSTD_CONTENTSIZE_ERROR &&
+        declared > max_out)
+        return SL_ERR_TOO_LARGE; /* announced above the cap: refused before decoding */
     out_cursor c;
     cursor_init(&c, out, max_out, len);
     if (!x->zstd && !(x->zstd = ZSTD_createDCtx())) return SL_ERR_NOMEM;
@@ -428,6 +444,235 @@ static int64_t decompress_zstd(sl_codec_ctx *x, const uint8_t *in, size_t len, s
     }
     if (rc < 0) return cursor_fail(&c, (int)rc);
     return (int64_t)cursor_produced(&c);
+}
+
+/* ---- pull streams ----------------------------------------------------------- */
+
+/* The loops below fill all of dst unless the input ends; the
+ * truncation and no-progress checks mirror the one-shot decoders above. */
+
+static int64_t gzip_read(sl_codec_ctx *x, uint8_t *dst, size_t n)
+{
+    z_stream *zs = &x->z;
+    size_t got = 0;
+    while (got < n) {
+        if (zs->avail_in == 0 && x->s_pos < x->s_len) {
+            zs->next_in = (Bytef *)(x->s_in + x->s_pos);
+            zs->avail_in = (uInt)SL_MIN(x->s_len - x->s_pos, (size_t)1 << 30);
+            x->s_pos += zs->avail_in;
+        }
+        zs->next_out = dst + got;
+        zs->avail_out = (uInt)SL_MIN(n - got, (size_t)UINT_MAX);
+        uInt before = zs->avail_out;
+        int ret = inflate(zs, Z_NO_FLUSH);
+        got += before - zs->avail_out;
+        if (ret == Z_STREAM_END) {
+            if (zs->avail_in == 0 && x->s_pos == x->s_len) {
+                x->s_done = true;
+                break;
+            }
+            if (inflateReset(zs) != Z_OK) return SL_ERR_CORRUPT;
+            continue;
+        }
+        if (ret == Z_MEM_ERROR) return SL_ERR_NOMEM;
+        if (ret != Z_OK && ret != Z_BUF_ERROR) return SL_ERR_CORRUPT;
+        if (zs->avail_in == 0 && x->s_pos == x->s_len && zs->avail_out > 0) return SL_ERR_CORRUPT;
+    }
+    return (int64_t)got;
+}
+
+static int64_t lz4_read(sl_codec_ctx *x, uint8_t *dst, size_t n)
+{
+    size_t got = 0;
+    while (got < n) {
+        if (x->s_pos == x->s_len && x->s_hint == 0) {
+            x->s_done = true;
+            break;
+        }
+        size_t room = n - got, dst_n = room, src_n = x->s_len - x->s_pos;
+        size_t hint = LZ4F_decompress(x->lz4, dst + got, &dst_n, x->s_in + x->s_pos, &src_n, NULL);
+        if (LZ4F_isError(hint)) return SL_ERR_CORRUPT;
+        x->s_hint = hint;
+        got += dst_n;
+        x->s_pos += src_n;
+        if (hint != 0 && x->s_pos == x->s_len && dst_n < room) return SL_ERR_CORRUPT;
+        if (hint != 0 && src_n == 0 && dst_n == 0) return SL_ERR_CORRUPT;
+    }
+    return (int64_t)got;
+}
+
+static int64_t zstd_read(sl_codec_ctx *x, uint8_t *dst, size_t n)
+{
+    size_t got = 0;
+    while (got < n) {
+        if (x->s_pos == x->s_len && x->s_hint == 0) {
+            x->s_done = true;
+            break;
+        }
+        ZSTD_inBuffer ib = {x->s_in, x->s_len, x->s_pos};
+        ZSTD_outBuffer ob = {dst + got, n - got, 0};
+        size_t ret = ZSTD_decompressStream(x->zstd, &ob, &ib);
+        if (ZSTD_isError(ret)) {
+            ZSTD_ErrorCode e = ZSTD_getErrorCode(ret);
+            if (e == ZSTD_error_frameParameter_windowTooLarge)
+                return SL_ERR_UNSUPPORTED_COMPRESSION;
+            return e == ZSTD_error_memory_allocation ? SL_ERR_NOMEM : SL_ERR_CORRUPT;
+        }
+        size_t in_before = x->s_pos;
+        x->s_pos = ib.pos;
+        x->s_hint = ret;
+        got += ob.pos;
+        if (ret != 0 && ib.pos == ib.size && ob.pos < ob.size) return SL_ERR_CORRUPT;
+        if (ret != 0 && ib.pos == in_before && ob.pos == 0) return SL_ERR_CORRUPT;
+    }
+    return (int64_t)got;
+}
+
+/* Snappy has no streaming decoder, but xerial framing (the Java client's)
+ * cuts the data into independent blocks, 32 KiB by default: one block is
+ * decoded at a time. Raw snappy is one block, decoded whole (within the cap
+ * and the format's 22:1 ratio of its input). `room` is what the cap still
+ * allows. */
+static int snappy_next_block(sl_codec_ctx *x, size_t room)
+{
+    const uint8_t *blk = x->s_in + x->s_pos;
+    size_t n = x->s_len - x->s_pos;
+    if (x->s_xerial) {
+        if (n < 4) return SL_ERR_CORRUPT;
+        n = sl_load_be32(blk);
+        blk += 4;
+        if (n > x->s_len - x->s_pos - 4) return SL_ERR_CORRUPT;
+        x->s_pos += 4 + n;
+        if (n == 0) return 0;
+    } else {
+        x->s_pos = x->s_len;
+    }
+    size_t ulen;
+    if (snappy_uncompressed_length((const char *)blk, n, &ulen) != SNAPPY_OK) return SL_ERR_CORRUPT;
+    if (ulen > room) return SL_ERR_TOO_LARGE;
+    if (ulen / 22 > n) return SL_ERR_CORRUPT;
+    sl_buf_reset(&x->s_blk);
+    uint8_t *dst = sl_buf_reserve(&x->s_blk, ulen ? ulen : 1);
+    size_t got = ulen;
+    if (snappy_uncompress((const char *)blk, n, (char *)dst, &got) != SNAPPY_OK || got != ulen)
+        return SL_ERR_CORRUPT;
+    x->s_blk.len = ulen;
+    x->s_blk_pos = 0;
+    return 0;
+}
+
+static int64_t snappy_read(sl_codec_ctx *x, uint8_t *dst, size_t n)
+{
+    size_t got = 0;
+    while (got < n) {
+        if (x->s_blk_pos == x->s_blk.len) {
+            if (x->s_pos == x->s_len) {
+                x->s_done = true;
+                break;
+            }
+            int rc = snappy_next_block(x, x->s_max - x->s_made - got);
+            if (rc < 0) return rc;
+            continue;
+        }
+        size_t k = SL_MIN(n - got, x->s_blk.len - x->s_blk_pos);
+        memcpy(dst + got, x->s_blk.data + x->s_blk_pos, k);
+        x->s_blk_pos += k;
+        got += k;
+    }
+    return (int64_t)got;
+}
+
+int sl_dstream_begin(sl_codec_ctx *x, enum sl_compression codec, const void *in, size_t len,
+                     size_t max_out)
+{
+    x->s_codec = codec;
+    x->s_in = in;
+    x->s_len = len;
+    x->s_pos = 0;
+    x->s_max = max_out;
+    x->s_made = 0;
+    x->s_hint = 1;
+    x->s_done = false;
+    x->s_err = 0;
+    switch (codec) {
+    case SL_COMPRESSION_GZIP:
+        if (!x->z_ready) {
+            memset(&x->z, 0, sizeof x->z);
+            if (inflateInit2(&x->z, 15 + 16) != Z_OK) return x->s_err = SL_ERR_NOMEM;
+            x->z_ready = true;
+        } else if (inflateReset(&x->z) != Z_OK) {
+            return x->s_err = SL_ERR_INTERNAL;
+        }
+        x->z.next_in = NULL;
+        x->z.avail_in = 0;
+        return 0;
+    case SL_COMPRESSION_SNAPPY:
+        if (len == 0) return x->s_err = SL_ERR_CORRUPT;
+        /* a raw stream's block is kept between uses only while small */
+        if (x->s_blk.cap > ((size_t)1 << 20)) sl_buf_fini(&x->s_blk);
+        sl_buf_reset(&x->s_blk);
+        x->s_blk_pos = 0;
+        x->s_xerial =
+            len >= XERIAL_HEADER_SIZE && memcmp(in, xerial_magic, sizeof xerial_magic) == 0;
+        if (x->s_xerial) x->s_pos = XERIAL_HEADER_SIZE;
+        return 0;
+    case SL_COMPRESSION_LZ4:
+        if (len == 0) return x->s_err = SL_ERR_CORRUPT;
+        if (!x->lz4 && LZ4F_isError(LZ4F_createDecompressionContext(&x->lz4, LZ4F_VERSION))) {
+            x->lz4 = NULL;
+            return x->s_err = SL_ERR_NOMEM;
+        }
+        LZ4F_resetDecompressionContext(x->lz4);
+        return 0;
+    case SL_COMPRESSION_ZSTD: {
+        if (len == 0) return x->s_err = SL_ERR_CORRUPT;
+        /* A frame that announces more than the cap is refused before any
+         * decoding (a lying size would fail the decode anyway). */
+        unsigned long long declared = ZSTD_getFrameContentSize(in, len);
+        if (declared != ZSTD_CONTENTSIZE_UNKNOWN && declared != ZSTD_CONTENTSIZE_ERROR &&
+            declared > max_out)
+            return x->s_err = SL_ERR_TOO_LARGE;
+        if (!x->zstd && !(x->zstd = ZSTD_createDCtx())) return x->s_err = SL_ERR_NOMEM;
+        ZSTD_DCtx_reset(x->zstd, ZSTD_reset_session_only);
+        if (ZSTD_isError(
+                ZSTD_DCtx_setParameter(x->zstd, ZSTD_d_windowLogMax, zstd_window_log_for(max_out))))
+            return x->s_err = SL_ERR_INTERNAL;
+        return 0;
+    }
+    default:
+        return x->s_err = SL_ERR_UNSUPPORTED_COMPRESSION;
+    }
+}
+
+int64_t sl_dstream_read(sl_codec_ctx *x, uint8_t *dst, size_t n)
+{
+    if (x->s_err) return x->s_err;
+    if (x->s_done || n == 0) return 0;
+    int64_t got;
+    switch (x->s_codec) {
+    case SL_COMPRESSION_GZIP:
+        got = gzip_read(x, dst, n);
+        break;
+    case SL_COMPRESSION_LZ4:
+        got = lz4_read(x, dst, n);
+        break;
+    case SL_COMPRESSION_ZSTD:
+        got = zstd_read(x, dst, n);
+        break;
+    case SL_COMPRESSION_SNAPPY:
+        got = snappy_read(x, dst, n);
+        break;
+    default:
+        got = SL_ERR_UNSUPPORTED_COMPRESSION;
+        break;
+    }
+    if (got >= 0 && (size_t)got > x->s_max - x->s_made) got = SL_ERR_TOO_LARGE;
+    if (got < 0) {
+        x->s_err = (int)got;
+        return got;
+    }
+    x->s_made += (size_t)got;
+    return got;
 }
 
 /* ---- dispatch ------------------------------------------------------------- */

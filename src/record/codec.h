@@ -36,4 +36,28 @@ void sl_codec_ctx_free(sl_codec_ctx *ctx);
 int64_t sl_decompress_ctx(sl_codec_ctx *ctx, enum sl_compression codec, const void *in, size_t len,
                           size_t max_out, sl_buf *out);
 
+/* Pull-style decompression for callers that look at the output a piece at a
+ * time and must not hold all of it: the produce-path validator walks a
+ * batch's records through a small window, so a bomb costs the window, not
+ * its output. One stream per context at a time; `in` must stay valid until
+ * the last read.
+ *
+ * Snappy, which has no streaming decoder, is decoded a block at a time:
+ * one xerial block (32 KiB from the Java client), or a raw stream whole
+ * (within max_out and 22 times its input).
+ *
+ * sl_dstream_begin returns 0, SL_ERR_CORRUPT (empty input), SL_ERR_TOO_LARGE
+ * (a zstd frame declaring more than max_out bytes), or
+ * SL_ERR_UNSUPPORTED_COMPRESSION for codecs other than the four.
+ * sl_dstream_read fills up to n bytes of dst and returns how many: 0 only
+ * once the input is fully and cleanly decoded. Errors are sticky:
+ * SL_ERR_CORRUPT, SL_ERR_NOMEM, SL_ERR_TOO_LARGE once more than max_out
+ * bytes came out, and SL_ERR_UNSUPPORTED_COMPRESSION when a zstd frame's
+ * window is above the streaming limit (usually at the first read, but a
+ * later frame may ask too): the caller then starts over with
+ * sl_decompress_ctx, which decodes such frames in one pass. */
+int sl_dstream_begin(sl_codec_ctx *ctx, enum sl_compression codec, const void *in, size_t len,
+                     size_t max_out);
+int64_t sl_dstream_read(sl_codec_ctx *ctx, uint8_t *dst, size_t n);
+
 #endif

@@ -25,7 +25,8 @@
  *   CreateTime batch whose maxTimestamp (or baseTimestamp)
  *     is outside now_ms +- max_timestamp_diff_ms            SL_ERR_INVALID_TIMESTAMP
  *   -- record walk (deep or require_keys) --
- *   decompressed data above max_decompressed_bytes          SL_ERR_TOO_LARGE
+ *   decompressed data above max_decompressed_bytes, or a
+ *     record whose length alone goes past it                SL_ERR_TOO_LARGE
  *   compressed data that does not decode                    SL_ERR_CORRUPT
  *   a malformed record: length varint, field past its
  *     record, negative length other than -1, null header
@@ -61,6 +62,10 @@ typedef struct sl_validate_opts {
     bool allow_zstd;               /* Produce v7+ */
     bool deep;                     /* walk every record (decompressing first) */
     sl_codec_ctx *codec_ctx;       /* reused decoder state; NULL = set up per call */
+    /* If set, the bytes the record walk of a compressed batch decompressed
+     * are added to it, also when the batch is refused (callers budget the
+     * decompression work of a whole request with it). */
+    uint64_t *decompressed;
 } sl_validate_opts;
 
 /* Kafka's defaults: 1048588-byte batches, 64 MiB decompressed, no control
@@ -70,9 +75,14 @@ void sl_validate_opts_default(sl_validate_opts *o);
 
 /* Validates the Records field `p[0..len)` of one partition in a Produce
  * request. On success returns 0 and fills *out with the batch header. The
- * record walk of a compressed batch decompresses into `scratch` (reset
- * first, grown at most to max_decompressed_bytes, kept for reuse by the
- * caller); an uncompressed batch never touches it and allocates nothing
+ * record walk of a compressed batch streams the decompressed records
+ * through `scratch` (reset first, kept for reuse by the caller), which holds
+ * one record at a time: it grows to the largest record plus 64 KiB, never
+ * to the whole output (the codec context holds one snappy block besides).
+ * zstd frames whose window is too wide to stream are decompressed whole
+ * into it (at most max_decompressed_bytes). An uncompressed batch never
+ * touches it
+ * and allocates nothing
  * (scratch may be NULL then: a compressed batch that must be walked gives
  * SL_ERR_INVALID_ARG).
  * *batch_count_out (may be NULL) receives the number of whole batches found

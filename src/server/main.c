@@ -3,6 +3,7 @@
  * it down cleanly on SIGTERM or SIGINT. */
 #include <signal.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <stdlib.h>
 #include <string.h>
 #include <uv.h>
@@ -27,6 +28,22 @@ static void usage(FILE *out)
                  "  --version    print the version\n"
                  "\n");
     sl_config_print_help(out);
+}
+
+/* Every connection, segment and index costs a descriptor, and the usual
+ * soft limit (1024) would refuse clients long before memory runs short: take
+ * all the hard limit allows. */
+static void raise_fd_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
+    rlim_t want = rl.rlim_max == RLIM_INFINITY ? (rlim_t)1 << 20 : rl.rlim_max;
+    if (rl.rlim_cur < want) {
+        struct rlimit up = {want, rl.rlim_max};
+        if (setrlimit(RLIMIT_NOFILE, &up) == 0) rl.rlim_cur = want;
+    }
+    SL_INFO("server", "open file limit %llu (hard limit %llu)", (unsigned long long)rl.rlim_cur,
+            (unsigned long long)rl.rlim_max);
 }
 
 typedef struct app {
@@ -111,6 +128,7 @@ int main(int argc, char **argv)
     /* A peer resetting its connection must not kill the process (sendfile
      * has no MSG_NOSIGNAL). */
     signal(SIGPIPE, SIG_IGN);
+    raise_fd_limit();
 
     app a = {0};
     uv_loop_init(&a.loop);

@@ -1,6 +1,7 @@
 /* libFuzzer target for src/record: produce-side validation (shallow and
  * deep), the batch / record / header iterators, LogAppendTime stamping and
- * the bounded decompressors, over arbitrary bytes.
+ * the bounded decompressors (one-shot and pull streams, which must agree),
+ * over arbitrary bytes.
  *
  * Random mutations almost never keep a CRC-32C right, which would stop
  * everything at the CRC check; so each input is also run with the CRC of
@@ -96,6 +97,30 @@ static void validate_and_crosscheck(const uint8_t *p, size_t len, bool require_k
     CHECK(n == h.records_count);
 }
 
+/* The pull decoder must agree with the one-shot one: the same bytes when
+ * either succeeds (zstd may ask for the one-shot decoder instead), an error
+ * when either fails. Read in pieces of 1000 so pieces end mid-block. */
+static void crosscheck_stream(sl_codec_ctx *ctx, enum sl_compression c, const uint8_t *data,
+                              size_t size, const sl_buf *one_shot, int64_t n)
+{
+    uint8_t piece[1000], *all = sl_malloc(4096 + sizeof piece);
+    size_t got = 0;
+    int64_t r = sl_dstream_begin(ctx, c, data, size, 4096);
+    while (r == 0 && (r = sl_dstream_read(ctx, piece, sizeof piece)) > 0) {
+        CHECK(got + (size_t)r <= 4096);
+        memcpy(all + got, piece, (size_t)r);
+        got += (size_t)r;
+        r = 0;
+    }
+    if (r == SL_ERR_UNSUPPORTED_COMPRESSION) {
+        CHECK(c == SL_COMPRESSION_ZSTD);
+    } else if (n >= 0 || r == 0) {
+        CHECK(n >= 0 && r == 0 && got == (size_t)n);
+        CHECK(n == 0 || memcmp(all, one_shot->data + 1, got) == 0);
+    }
+    sl_free(all);
+}
+
 /* Decompresses the input with every codec; checks the cap contract. */
 static void fuzz_codecs(const uint8_t *data, size_t size, sl_buf *out, sl_codec_ctx *ctx)
 {
@@ -107,6 +132,7 @@ static void fuzz_codecs(const uint8_t *data, size_t size, sl_buf *out, sl_codec_
         CHECK(n == SL_ERR_CORRUPT || n == SL_ERR_TOO_LARGE || n == SL_ERR_NOMEM ||
               (n >= 0 && n <= 4096));
         CHECK(out->len == 1 + (n > 0 ? (size_t)n : 0));
+        if (ctx) crosscheck_stream(ctx, (enum sl_compression)c, data, size, out, n);
     }
 }
 

@@ -1,10 +1,12 @@
-/* libFuzzer target: the properties-file parser and the topic-config
- * validator. Any input must give 0 or a clean error, never a crash. */
+/* libFuzzer target: the properties-file parser, the topic-config validator
+ * and the net layer's max.connections.per.ip.overrides parser (each line's
+ * value). Any input must give 0 or a clean error, never a crash. */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
 #include "broker/config.h"
+#include "net/net.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -25,10 +27,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         line[n] = '\0';
         pos += n + 1;
         char *eq = strchr(line, '=');
-        if (!eq)
-            continue;
+        if (!eq) continue;
         *eq = '\0';
         sl_topic_config_validate(line, eq + 1, err, sizeof err);
+        sl_server_config sc;
+        sl_server_config_default(&sc);
+        sc.max_connections_per_ip_overrides = eq + 1;
+        sl_server_config_check(&sc, err, sizeof err);
     }
     sl_topic_config tc;
     sl_topic_config_resolve(c, NULL, 0, &tc);

@@ -549,6 +549,217 @@ static void test_ctx_reuse(void **state)
     sl_codec_ctx_free(NULL);
 }
 
+/* ---- pull streams (sl_dstream_*) ---- */
+
+static const enum sl_compression stream_codecs[] = {SL_COMPRESSION_GZIP, SL_COMPRESSION_LZ4,
+                                                    SL_COMPRESSION_ZSTD, SL_COMPRESSION_SNAPPY};
+
+/* Reads a whole stream in pieces of `piece` bytes; returns the total or the
+ * first error, checking that the end (0) and errors are sticky. */
+static int64_t dstream_all(sl_codec_ctx *ctx, enum sl_compression c, const uint8_t *z, size_t len,
+                           size_t max_out, size_t piece, sl_buf *out)
+{
+    int rc = sl_dstream_begin(ctx, c, z, len, max_out);
+    if (rc < 0) return rc;
+    uint8_t *tmp = sl_malloc(piece);
+    int64_t total = 0, n;
+    while ((n = sl_dstream_read(ctx, tmp, piece)) > 0) {
+        assert_true((size_t)n <= piece);
+        sl_buf_put(out, tmp, (size_t)n);
+        total += n;
+    }
+    assert_int_equal(sl_dstream_read(ctx, tmp, piece), n); /* sticky */
+    sl_free(tmp);
+    return n < 0 ? n : total;
+}
+
+static void test_dstream_matches_one_shot(void **state)
+{
+    (void)state;
+    sl_codec_ctx *ctx = sl_codec_ctx_new();
+    static const size_t sizes[] = {1, 5000, 300000};
+    static const size_t pieces[] = {1, 7, 4096, 1 << 20};
+    sl_buf z, out;
+    sl_buf_init(&z);
+    sl_buf_init(&out);
+    for (size_t c = 0; c < SL_ARRAY_LEN(stream_codecs); c++) {
+        for (size_t s = 0; s < SL_ARRAY_LEN(sizes); s++) {
+            size_t n = sizes[s];
+            uint8_t *d = make_data(n, (uint32_t)(n + c));
+            sl_buf_reset(&z);
+            assert_int_equal(sl_compress(stream_codecs[c], d, n, &z), 0);
+            for (size_t p = 0; p < SL_ARRAY_LEN(pieces); p++) {
+                if (n > 5000 && pieces[p] == 1) continue; /* slow under valgrind */
+                sl_buf_reset(&out);
+                assert_int_equal(
+                    dstream_all(ctx, stream_codecs[c], z.data, z.len, n, pieces[p], &out),
+                    (int64_t)n);
+                assert_memory_equal(out.data, d, n);
+                /* one byte over the cap is refused */
+                sl_buf_reset(&out);
+                assert_int_equal(
+                    dstream_all(ctx, stream_codecs[c], z.data, z.len, n - 1, pieces[p], &out),
+                    SL_ERR_TOO_LARGE);
+            }
+            sl_free(d);
+        }
+    }
+    /* two concatenated streams (gzip members, lz4 and zstd frames) */
+    uint8_t *d = make_data(3000, 1);
+    for (size_t c = 0; c < 3; c++) { /* raw snappy has no concatenation */
+        sl_buf_reset(&z);
+        assert_int_equal(sl_compress(stream_codecs[c], d, 1000, &z), 0);
+        assert_int_equal(sl_compress(stream_codecs[c], d + 1000, 2000, &z), 0);
+        sl_buf_reset(&out);
+        assert_int_equal(dstream_all(ctx, stream_codecs[c], z.data, z.len, 3000, 100, &out), 3000);
+        assert_memory_equal(out.data, d, 3000);
+    }
+    sl_free(d);
+    /* xerial snappy: 300000 bytes in 32 KiB blocks, an empty block, the cap */
+    d = make_data(300000, 8);
+    sl_buf_reset(&z);
+    xerial_encode(d, 300000, 32768, &z);
+    sl_buf_put_i32(&z, 0);
+    for (size_t p = 1; p < SL_ARRAY_LEN(pieces); p++) {
+        sl_buf_reset(&out);
+        assert_int_equal(
+            dstream_all(ctx, SL_COMPRESSION_SNAPPY, z.data, z.len, 300000, pieces[p], &out),
+            300000);
+        assert_memory_equal(out.data, d, 300000);
+        sl_buf_reset(&out);
+        assert_int_equal(
+            dstream_all(ctx, SL_COMPRESSION_SNAPPY, z.data, z.len, 299999, pieces[p], &out),
+            SL_ERR_TOO_LARGE);
+    }
+    /* a block length past the input */
+    sl_buf_put_i32(&z, 1000);
+    sl_buf_reset(&out);
+    assert_int_equal(dstream_all(ctx, SL_COMPRESSION_SNAPPY, z.data, z.len, 400000, 4096, &out),
+                     SL_ERR_CORRUPT);
+    sl_free(d);
+    assert_int_equal(sl_dstream_begin(ctx, SL_COMPRESSION_NONE, "x", 1, 10),
+                     SL_ERR_UNSUPPORTED_COMPRESSION);
+    assert_int_equal(sl_dstream_begin(ctx, (enum sl_compression)5, "x", 1, 10),
+                     SL_ERR_UNSUPPORTED_COMPRESSION);
+    sl_buf_fini(&z);
+    sl_buf_fini(&out);
+    sl_codec_ctx_free(ctx);
+}
+
+/* Every proper prefix is corrupt, as is trailing garbage and noise. */
+static void test_dstream_truncated_and_garbage(void **state)
+{
+    (void)state;
+    sl_codec_ctx *ctx = sl_codec_ctx_new();
+    size_t n = 5000;
+    uint8_t *d = make_data(n, 3);
+    sl_buf z, out;
+    sl_buf_init(&z);
+    sl_buf_init(&out);
+    for (size_t c = 0; c < SL_ARRAY_LEN(stream_codecs); c++) {
+        sl_buf_reset(&z);
+        assert_int_equal(sl_compress(stream_codecs[c], d, n, &z), 0);
+        for (size_t cut = 0; cut < z.len; cut++) {
+            sl_buf_reset(&out);
+            int64_t rc = dstream_all(ctx, stream_codecs[c], z.data, cut, n, 333, &out);
+            if (rc != SL_ERR_CORRUPT)
+                fail_msg("codec %d prefix %zu/%zu gave %lld", stream_codecs[c], cut, z.len,
+                         (long long)rc);
+        }
+        sl_buf_put(&z, "garbage!", 8);
+        sl_buf_reset(&out);
+        assert_int_equal(dstream_all(ctx, stream_codecs[c], z.data, z.len, n, 4096, &out),
+                         SL_ERR_CORRUPT);
+        uint8_t *noise = make_data(4096, 99);
+        for (size_t i = 0; i < 4096; i++)
+            noise[i] ^= (uint8_t)(i * 31);
+        sl_buf_reset(&out);
+        assert_int_equal(dstream_all(ctx, stream_codecs[c], noise, 4096, MIB, 4096, &out),
+                         SL_ERR_CORRUPT);
+        sl_free(noise);
+    }
+    sl_free(d);
+    sl_buf_fini(&z);
+    sl_buf_fini(&out);
+    sl_codec_ctx_free(ctx);
+}
+
+/* 1 GiB bombs read through a 64 KiB window stop at the cap; a zstd frame
+ * that announces more than the cap stops before decoding; one whose window
+ * is too wide to stream asks for the one-shot decoder at the first read. */
+static void test_dstream_bombs(void **state)
+{
+    (void)state;
+    sl_codec_ctx *ctx = sl_codec_ctx_new();
+    sl_buf b, out;
+    sl_buf_init(&b);
+    sl_buf_init(&out);
+    for (int c = 0; c < 3; c++) {
+        sl_buf_reset(&b);
+        if (c == 0) gzip_bomb(ONE_GIB, &b);
+        if (c == 1) lz4_bomb(ONE_GIB, &b);
+        if (c == 2) zstd_bomb(ONE_GIB, 17, &b);
+        sl_buf_reset(&out);
+        assert_int_equal(
+            dstream_all(ctx, stream_codecs[c], b.data, b.len, 4 * MIB, 64 * 1024, &out),
+            SL_ERR_TOO_LARGE);
+        assert_true(out.len <= 4 * MIB);
+    }
+    /* xerial snappy: 16 MiB of zeros in 32 KiB blocks against a 1 MiB cap;
+     * the decoder holds one block */
+    uint8_t *zeros = calloc(1, 16 * MIB);
+    sl_buf_reset(&b);
+    xerial_encode(zeros, 16 * MIB, 32768, &b);
+    free(zeros);
+    assert_true(b.len < 16 * MIB / 20);
+    sl_buf_reset(&out);
+    assert_int_equal(dstream_all(ctx, SL_COMPRESSION_SNAPPY, b.data, b.len, MIB, 64 * 1024, &out),
+                     SL_ERR_TOO_LARGE);
+    assert_true(out.len <= MIB);
+    /* content size in the frame header above the cap */
+    uint8_t *d = make_data(100000, 2);
+    sl_buf_reset(&b);
+    assert_int_equal(sl_compress(SL_COMPRESSION_ZSTD, d, 100000, &b), 0);
+    assert_int_equal(sl_dstream_begin(ctx, SL_COMPRESSION_ZSTD, b.data, b.len, 99999),
+                     SL_ERR_TOO_LARGE);
+    sl_buf_reset(&out);
+    assert_int_equal(sl_decompress_ctx(ctx, SL_COMPRESSION_ZSTD, b.data, b.len, 99999, &out),
+                     SL_ERR_TOO_LARGE);
+    sl_free(d);
+    /* default window (2 MiB at this size) with a 1 MiB cap: too wide */
+    sl_buf_reset(&b);
+    zstd_bomb(ONE_GIB, 0, &b);
+    assert_int_equal(sl_dstream_begin(ctx, SL_COMPRESSION_ZSTD, b.data, b.len, MIB), 0);
+    uint8_t tmp[256];
+    assert_int_equal(sl_dstream_read(ctx, tmp, sizeof tmp), SL_ERR_UNSUPPORTED_COMPRESSION);
+    /* ... also when only a later frame is too wide: a small frame, then one
+     * with a 128 MiB window and no content size */
+    d = make_data(2000, 4);
+    sl_buf_reset(&b);
+    assert_int_equal(sl_compress(SL_COMPRESSION_ZSTD, d, 1000, &b), 0);
+    ZSTD_CCtx *cctx = ZSTD_createCCtx();
+    assert_false(ZSTD_isError(ZSTD_CCtx_setParameter(cctx, ZSTD_c_windowLog, 27)));
+    uint8_t frame[2048];
+    ZSTD_inBuffer zin = {d + 1000, 1000, 0};
+    ZSTD_outBuffer zout = {frame, sizeof frame, 0};
+    assert_false(ZSTD_isError(ZSTD_compressStream2(cctx, &zout, &zin, ZSTD_e_continue)));
+    zin.size = zin.pos = 0;
+    zin.src = NULL;
+    assert_int_equal(ZSTD_compressStream2(cctx, &zout, &zin, ZSTD_e_end), 0);
+    ZSTD_freeCCtx(cctx);
+    sl_buf_put(&b, frame, zout.pos);
+    sl_buf_reset(&out);
+    assert_int_equal(dstream_all(ctx, SL_COMPRESSION_ZSTD, b.data, b.len, MIB, 100, &out),
+                     SL_ERR_UNSUPPORTED_COMPRESSION);
+    sl_buf_reset(&out);
+    assert_int_equal(sl_decompress_ctx(ctx, SL_COMPRESSION_ZSTD, b.data, b.len, MIB, &out), 2000);
+    assert_memory_equal(out.data, d, 2000);
+    sl_free(d);
+    sl_buf_fini(&b);
+    sl_buf_fini(&out);
+    sl_codec_ctx_free(ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -564,6 +775,9 @@ int main(void)
         cmocka_unit_test(test_bomb_snappy),
         cmocka_unit_test(test_zero_cap),
         cmocka_unit_test(test_ctx_reuse),
+        cmocka_unit_test(test_dstream_matches_one_shot),
+        cmocka_unit_test(test_dstream_truncated_and_garbage),
+        cmocka_unit_test(test_dstream_bombs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -800,6 +800,74 @@ static void test_log_append_time(void **state)
     sl_buf_fini(&b);
 }
 
+/* Compressed records are walked through a window holding one record, not
+ * the whole output (raw snappy is decoded whole, but into the codec
+ * context); a first record longer than the cap is refused before its bytes
+ * are read. */
+static void test_compressed_walk_holds_one_record(void **state)
+{
+    (void)state;
+    sl_validate_opts o;
+    opts_for_tests(&o);
+    sl_buf b, scratch;
+    sl_buf_init(&b);
+    sl_buf_init(&scratch);
+    uint8_t *zeros = calloc(1, 3u << 20);
+    sl_batch_opts bo;
+    sl_batch_opts_default(&bo);
+    for (int c = 1; c <= 4; c++) {
+        bo.compression = (enum sl_compression)c;
+        /* 200 records of 10 KiB: 2 MB of output */
+        sl_buf_reset(&b);
+        sl_batch_builder bb;
+        sl_batch_builder_begin(&bb, &b, &bo);
+        for (int i = 0; i < 200; i++)
+            sl_batch_builder_add(&bb, TS0, NULL, -1, zeros, 10240, NULL, 0);
+        assert_true(sl_batch_builder_finish(&bb) > 0);
+        sl_batch_header h;
+        sl_buf_fini(&scratch);
+        o.max_decompressed_bytes = 4u << 20;
+        assert_int_equal(sl_batch_validate(b.data, b.len, &o, &h, &scratch, NULL), 0);
+        assert_true(scratch.cap <= 128 * 1024);
+        o.max_decompressed_bytes = 1u << 20;
+        assert_int_equal(sl_batch_validate(b.data, b.len, &o, &h, &scratch, NULL),
+                         SL_ERR_TOO_LARGE);
+        /* the decompressed-bytes counter: the whole records section when
+         * accepted, at most the cap when refused, and it adds up */
+        uint64_t spent = 0;
+        o.decompressed = &spent;
+        o.max_decompressed_bytes = 4u << 20;
+        assert_int_equal(sl_batch_validate(b.data, b.len, &o, &h, &scratch, NULL), 0);
+        sl_buf whole;
+        sl_buf_init(&whole);
+        int64_t n = sl_decompress(bo.compression, b.data + SL_BATCH_HEADER_SIZE,
+                                  b.len - SL_BATCH_HEADER_SIZE, 4u << 20, &whole);
+        assert_true(n > 2000000);
+        assert_int_equal(spent, (uint64_t)n);
+        o.max_decompressed_bytes = 1u << 20;
+        assert_int_equal(sl_batch_validate(b.data, b.len, &o, &h, &scratch, NULL),
+                         SL_ERR_TOO_LARGE);
+        assert_true(spent >= (uint64_t)n && spent <= (uint64_t)n + (1u << 20));
+        sl_buf_fini(&whole);
+        o.decompressed = NULL;
+        /* one record of 3 MiB against a 1 MiB cap */
+        sl_buf_reset(&b);
+        sl_batch_builder_begin(&bb, &b, &bo);
+        sl_batch_builder_add(&bb, TS0, NULL, -1, zeros, 3u << 20, NULL, 0);
+        assert_true(sl_batch_builder_finish(&bb) > 0);
+        sl_buf_fini(&scratch);
+        assert_int_equal(sl_batch_validate(b.data, b.len, &o, &h, &scratch, NULL),
+                         SL_ERR_TOO_LARGE);
+        assert_true(scratch.cap <= 128 * 1024);
+        /* and accepted when the cap allows it: the window grows to the record */
+        o.max_decompressed_bytes = 4u << 20;
+        assert_int_equal(sl_batch_validate(b.data, b.len, &o, &h, &scratch, NULL), 0);
+    }
+    free(zeros);
+    sl_buf_fini(&scratch);
+    sl_buf_fini(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -817,6 +885,7 @@ int main(void)
         cmocka_unit_test(test_deep_compressed_malformed),
         cmocka_unit_test(test_every_codec_through_validate),
         cmocka_unit_test(test_log_append_time),
+        cmocka_unit_test(test_compressed_walk_holds_one_record),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
