@@ -83,6 +83,19 @@ class ChaosBroker(Broker):
             self.wait_ready(timeout)
         return self
 
+    def spawn(self):
+        """Starts the process without waiting for anything (to kill it while
+        it recovers)."""
+        assert not self.running(), "already running"
+        self.start_marks.append(len(self.log_text()))
+        self.starts += 1
+        with open(self.log_path, "ab") as log:
+            log.write(b"\n==== start %d ====\n" % self.starts)
+            log.flush()
+            self.proc = subprocess.Popen(self.args(), stdout=log, stderr=log, env=self.env,
+                                         cwd=self.data_dir)
+        return self
+
     def current_log(self):
         """The broker's output since the latest start."""
         text = self.log_text()

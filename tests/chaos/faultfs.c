@@ -6,12 +6,14 @@
  *                  are modelled (the broker's data directory)
  *   FAULTFS_LOG    file the shim appends its report lines to ("cut ...",
  *                  "fault ...", "unmodeled ...")
+ *   FAULTFS_DEBUG  1: also log every modelled open, write, sync and
+ *                  directory operation
  *   FAULTFS_SEED   random seed for torn tails (default: pid)
  *   FAULTFS_TORN   probability 0..1 that a file with unsynced appended bytes
  *                  keeps a torn tail at a power cut (default 0)
  *   FAULTFS_SYNC_DELAY_MS  every fsync/fdatasync of a modelled file or
- *                  directory first sleeps a random 0..2x this long (a slow
- *                  disk: more data stays unsynced for longer)
+ *                  directory first sleeps a random 0.5x..1.5x this long (a
+ *                  slow disk: more data stays unsynced for longer)
  *   FAULTFS_SKIP   paths containing this string get neither delays nor
  *                  injected errors (e.g. "/__meta")
  *   FAULTFS_FAIL   error injection "<op>:<errno>[:after=N][:once][:partial][:drop]"
@@ -253,6 +255,7 @@ static struct {
     bool fail_once, fail_partial, fail_drop;
     char skip[256]; /* paths containing this are never delayed or failed */
     long sync_delay_ms;
+    bool debug;
     long fail_seen;
     bool fail_armed;
     bool fail_spent;
@@ -701,6 +704,8 @@ __attribute__((constructor)) static void ff_init(void)
     ff.torn_p = s ? strtod(s, NULL) : 0;
     s = getenv("FAULTFS_FAIL");
     if (s && *s) parse_fail(s);
+    s = getenv("FAULTFS_DEBUG");
+    ff.debug = s && *s == '1';
     s = getenv("FAULTFS_SYNC_DELAY_MS");
     ff.sync_delay_ms = s ? strtol(s, NULL, 10) : 0;
     s = getenv("FAULTFS_SKIP");
@@ -774,6 +779,9 @@ static int do_open(int dirfd, const char *path, int flags, mode_t mode, bool at,
             }
             if (n) fd_set_file(fd, n);
         }
+        if (ff.debug)
+            ff_log("debug open fd=%d %s flags=%#x existed=%d content=%d", fd, ap, flags, existed,
+                   n ? n->content : -1);
     }
     pthread_mutex_unlock(&ff.mu);
     errno = e;
@@ -903,6 +911,9 @@ static bool write_pre(fdent *e, off_t off, int fd, size_t len, size_t *allow, ss
         off = (fl >= 0 && (fl & O_APPEND)) ? fd_size(fd) : lseek(fd, 0, SEEK_CUR);
     }
     if (off >= 0) save_preimage(n, off, *allow);
+    if (ff.debug)
+        ff_log("debug write fd=%d %s off=%lld len=%zu synced=%lld", fd, n->path, (long long)off,
+               *allow, (long long)n->synced);
     return false;
 }
 
@@ -1049,7 +1060,8 @@ static int do_sync(int fd, bool data_only)
     long delay_us = 0;
     if (ff.sync_delay_ms > 0 && (!n || n->content) &&
         !(ff.skip[0] && strstr(n ? n->path : dir, ff.skip)))
-        delay_us = (long)(rng_next() % (uint64_t)(2 * ff.sync_delay_ms * 1000 + 1));
+        delay_us =
+            ff.sync_delay_ms * 500 + (long)(rng_next() % (uint64_t)(ff.sync_delay_ms * 1000 + 1));
     pthread_mutex_unlock(&ff.mu);
     /* The writes that count are those before the fsync started (snapshot
      * above); the delay only widens the window in which more arrive. */
@@ -1059,6 +1071,9 @@ static int do_sync(int fd, bool data_only)
     err = errno;
 
     pthread_mutex_lock(&ff.mu); /* blocks for good once a cut has started */
+    if (ff.debug)
+        ff_log("debug sync fd=%d %s rc=%d size=%lld", fd, n ? n->path : dir, rc,
+               (long long)snap_size);
     if (rc == 0) {
         if (n && e->ino == n) {
             n->synced = snap_size;

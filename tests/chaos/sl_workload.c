@@ -9,6 +9,7 @@
  *   sl_workload read    -b HOST:PORT -t TOPIC -o FILE [--timeout-ms MS]
  *   sl_workload group   -b HOST:PORT -t TOPIC -g GROUP -o FILE
  *                       [--duration-ms MS] [--commit-ms MS]
+ *   sl_workload committed -b HOST:PORT -t TOPIC -g GROUP -o FILE [--timeout-ms MS]
  *
  * produce: PRODUCERS threads, each with its own producer instance, send the
  * unique values "p<id>-<seq>" (id = id-base + thread index) round-robin to
@@ -30,7 +31,12 @@
  * <offset>" for each acknowledged commit; on every assignment it reads the
  * committed offsets back first ("fetched <group> <partition> <offset>", -1 =
  * none), so a checker can see committed offsets going backwards across
- * broker restarts.
+ * broker restarts. Both lines end with a wall-clock millisecond timestamp:
+ * when the commit was acknowledged, when the fetch was sent.
+ *
+ * committed: reads GROUP's committed offsets of every partition of TOPIC
+ * once (OffsetFetch, without joining the group) and appends "fetched" lines
+ * as above; retried until --timeout-ms while the broker starts.
  *
  * The line formats are those of tests/support/chaos_check.h. Exit status: 0,
  * 1 on a failure to do the job, 2 on usage errors, 3 when librdkafka raised a
@@ -68,6 +74,13 @@ static void on_stop_signal(int sig)
 {
     (void)sig;
     g_stop = 1;
+}
+
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static int64_t now_ms(void)
@@ -492,6 +505,32 @@ typedef struct group_ctx {
 
 static group_ctx *g_group; /* rebalance callback context (one consumer per process) */
 
+/* OffsetFetch of the partitions in c; writes "fetched" lines stamped with
+ * the time the request was sent. Returns how many were read (-1: failed). */
+static int fetch_committed(rd_kafka_t *rk, rd_kafka_topic_partition_list_t *c, const char *group,
+                           out *f, int timeout_ms)
+{
+    int64_t sent = wall_ms();
+    rd_kafka_resp_err_t e = rd_kafka_committed(rk, c, timeout_ms);
+    if (e) {
+        out_line(f, "fetchfail %s %s\n", group, rd_kafka_err2name(e));
+        return -1;
+    }
+    int n = 0;
+    for (int i = 0; i < c->cnt; i++) {
+        const rd_kafka_topic_partition_t *tp = &c->elems[i];
+        if (tp->err) {
+            out_line(f, "fetchfail %s %" PRId32 " %s\n", group, tp->partition,
+                     rd_kafka_err2name(tp->err));
+            continue;
+        }
+        out_line(f, "fetched %s %" PRId32 " %" PRId64 " %" PRId64 "\n", group, tp->partition,
+                 tp->offset >= 0 ? tp->offset : -1, sent);
+        n++;
+    }
+    return n;
+}
+
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                          rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
@@ -499,21 +538,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     group_ctx *g = g_group;
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         rd_kafka_topic_partition_list_t *c = rd_kafka_topic_partition_list_copy(parts);
-        rd_kafka_resp_err_t e = rd_kafka_committed(rk, c, 10000);
-        if (e) {
-            out_line(g->f, "fetchfail %s %s\n", g->o->group, rd_kafka_err2name(e));
-        } else {
-            for (int i = 0; i < c->cnt; i++) {
-                const rd_kafka_topic_partition_t *tp = &c->elems[i];
-                if (tp->err)
-                    out_line(g->f, "fetchfail %s %" PRId32 " %s\n", g->o->group, tp->partition,
-                             rd_kafka_err2name(tp->err));
-                else
-                    out_line(g->f, "fetched %s %" PRId32 " %" PRId64 "\n", g->o->group,
-                             tp->partition, tp->offset >= 0 ? tp->offset : -1);
-                g->fetches++;
-            }
-        }
+        g->fetches += fetch_committed(rk, c, g->o->group, g->f, 10000);
         rd_kafka_topic_partition_list_destroy(c);
         rd_kafka_assign(rk, parts);
     } else {
@@ -533,6 +558,7 @@ static void group_commit(rd_kafka_t *rk, group_ctx *g)
                     ->offset = as->elems[i].offset;
         if (c->cnt > 0) {
             rd_kafka_resp_err_t e = rd_kafka_commit(rk, c, 0);
+            int64_t acked_ms = wall_ms();
             if (e) {
                 out_line(g->f, "commitfail %s %s\n", g->o->group, rd_kafka_err2name(e));
                 g->commit_failures++;
@@ -544,8 +570,8 @@ static void group_commit(rd_kafka_t *rk, group_ctx *g)
                                  rd_kafka_err2name(tp->err));
                         g->commit_failures++;
                     } else {
-                        out_line(g->f, "commit %s %" PRId32 " %" PRId64 "\n", g->o->group,
-                                 tp->partition, tp->offset);
+                        out_line(g->f, "commit %s %" PRId32 " %" PRId64 " %" PRId64 "\n",
+                                 g->o->group, tp->partition, tp->offset, acked_ms);
                         g->commits++;
                     }
                 }
@@ -612,15 +638,50 @@ static int run_group(const opts *o)
     return rc;
 }
 
+static int run_committed(const opts *o)
+{
+    rd_kafka_conf_t *c = base_conf(o);
+    if (!c || conf_set(c, "group.id", o->group) || conf_set(c, "enable.auto.commit", "false")) {
+        if (c) rd_kafka_conf_destroy(c);
+        return 1;
+    }
+    rd_kafka_t *rk = new_client(RD_KAFKA_CONSUMER, c);
+    if (!rk) return 1;
+    out f;
+    if (out_open(&f, o->out) != 0) {
+        rd_kafka_destroy(rk);
+        return 1;
+    }
+    int64_t deadline = now_ms() + o->timeout_ms;
+    int np = topic_partitions(rk, o->topic, deadline);
+    int rc = 1;
+    while (np > 0 && rc != 0 && now_ms() < deadline) {
+        rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(np);
+        for (int p = 0; p < np; p++)
+            rd_kafka_topic_partition_list_add(l, o->topic, p);
+        if (fetch_committed(rk, l, o->group, &f, 10000) == np)
+            rc = 0;
+        else
+            usleep(200000);
+        rd_kafka_topic_partition_list_destroy(l);
+    }
+    if (out_close(&f) != 0) rc = 1;
+    if (rc) fprintf(stderr, "sl_workload committed: no committed offsets read\n");
+    rd_kafka_destroy(rk);
+    return rc;
+}
+
 /* ---- main ---------------------------------------------------------------------------------- */
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: sl_workload create|produce|read|group -b HOST:PORT -t TOPIC [options]\n"
-                    "  -o FILE  -P PARTITIONS  -n PRODUCERS  -g GROUP  --idempotent  --rate N\n"
-                    "  --duration-ms N  --id-base N  --retries N  --message-timeout-ms N\n"
-                    "  --drain-ms N  --max-outstanding N  --timeout-ms N  --commit-ms N\n"
-                    "  --request-timeout-ms N  -v\n");
+    fprintf(
+        stderr,
+        "usage: sl_workload create|produce|read|group|committed -b HOST:PORT -t TOPIC [options]\n"
+        "  -o FILE  -P PARTITIONS  -n PRODUCERS  -g GROUP  --idempotent  --rate N\n"
+        "  --duration-ms N  --id-base N  --retries N  --message-timeout-ms N\n"
+        "  --drain-ms N  --max-outstanding N  --timeout-ms N  --commit-ms N\n"
+        "  --request-timeout-ms N  -v\n");
 }
 
 int main(int argc, char **argv)
@@ -710,6 +771,7 @@ int main(int argc, char **argv)
     if (strcmp(o.mode, "produce") == 0) return run_produce(&o);
     if (strcmp(o.mode, "read") == 0) return run_read(&o);
     if (strcmp(o.mode, "group") == 0 && o.group) return run_group(&o);
+    if (strcmp(o.mode, "committed") == 0 && o.group) return run_committed(&o);
     usage();
     return 2;
 }

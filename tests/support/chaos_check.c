@@ -56,6 +56,8 @@ typedef struct cevent {
     char *group;
     int32_t partition;
     int64_t offset;
+    int64_t ts; /* -1: none */
+    size_t seq; /* line order */
     bool fetched;
 } cevent;
 
@@ -269,10 +271,15 @@ static int load_line(sl_chk *c, char **f, int nf, const char *name, long ln)
             c->cev_cap = c->cev_cap ? c->cev_cap * 2 : 64;
             c->cev = xrealloc(c->cev, sizeof *c->cev * c->cev_cap);
         }
-        cevent *e = &c->cev[c->ncev++];
+        int64_t ts = -1;
+        if (nf >= 5 && !parse_i64(f[4], 0, INT64_MAX, &ts))
+            return fail_at(c, name, ln, "bad timestamp");
+        cevent *e = &c->cev[c->ncev];
         e->group = xstrdup(f[1]);
         e->partition = (int32_t)partition;
         e->offset = offset;
+        e->ts = ts;
+        e->seq = c->ncev++;
         e->fetched = kind[0] == 'f';
         return 0;
     }
@@ -565,8 +572,20 @@ static void check_gaps(sl_chk *c, sl_chk_result *r, reporter *rp)
     }
 }
 
+static int cmp_cevent(const void *a, const void *b)
+{
+    const cevent *x = a, *y = b;
+    if (x->ts != y->ts) return x->ts < y->ts ? -1 : 1;
+    if (x->fetched != y->fetched) return x->fetched ? -1 : 1;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
 static void check_commits(sl_chk *c, sl_chk_result *r, reporter *rp)
 {
+    bool all_ts = c->ncev > 0;
+    for (size_t i = 0; i < c->ncev && all_ts; i++)
+        all_ts = c->cev[i].ts >= 0;
+    if (all_ts) qsort(c->cev, c->ncev, sizeof *c->cev, cmp_cevent);
     /* Highest acknowledged commit per (group, partition), in file order. */
     typedef struct acked {
         const char *group;

@@ -15,9 +15,13 @@
  *   final read
  *     read <partition> <offset> <value>               one record
  *     range <partition> <low> <high>                  the read covered [low, high)
- *   consumer group
- *     commit <group> <partition> <offset>             commit acknowledged
- *     fetched <group> <partition> <offset>            committed offset read back
+ *   consumer group (optionally ending in a wall-clock timestamp in ms: when
+ *   the commit was acknowledged / the fetch sent; when every such line has
+ *   one, events are ordered by it — stable, a fetch before a commit of the
+ *   same millisecond — so several files can be combined; otherwise the
+ *   order is that of the lines)
+ *     commit <group> <partition> <offset> [<ms>]      commit acknowledged
+ *     fetched <group> <partition> <offset> [<ms>]     committed offset read back
  *                                                     (-1: none)
  *     commitfail ... / fetchfail ...                  ignored
  *
