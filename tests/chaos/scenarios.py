@@ -36,8 +36,11 @@ def _producers(b, out, idempotent, partitions, producers, rate, *extra):
 
 
 def _wait_acks(w, more_than, timeout=120):
-    cl.wait_for(lambda: w.count("ack") > more_than, timeout,
-                "acknowledged sends (workload stderr: %s)" % w.stderr()[-500:])
+    def acked():
+        if w.proc.poll() is not None:
+            raise AssertionError("sl_workload exited with %d:\n%s" % (w.proc.returncode, w.stderr()))
+        return w.count("ack") > more_than
+    cl.wait_for(acked, timeout, "acknowledged sends")
 
 
 def _finish(b, prod, grp, p, idempotent, min_acked):
@@ -222,7 +225,7 @@ def disk_error_case(spec, by_signal, rng, idempotent=True, partitions=3):
                 spec, b.proc.returncode))
         if b.running():
             prod = _producers(b, p["history"], idempotent, partitions, 2, 100,
-                              "--message-timeout-ms", 8000, "--drain-ms", 15000, "--retries", 0)
+                              "--message-timeout-ms", 8000, "--drain-ms", 15000, "--retries", 1)
             if by_signal:
                 _wait_acks(prod, 20)
                 b.arm_fault()

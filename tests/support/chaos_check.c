@@ -132,6 +132,8 @@ static value *tab_get(sl_chk *c, uint64_t key, bool create)
     }
     memset(v, 0, sizeof *v);
     v->key = key;
+    v->producer = (int32_t)((key - 1) >> 40);
+    v->seq = (int64_t)((key - 1) & (uint64_t)MAX_SEQ);
     v->state = ST_NONE;
     c->tab_n++;
     return v;
@@ -202,8 +204,6 @@ static int load_line(sl_chk *c, char **f, int nf, const char *name, long ln)
         if (!parse_i64(f[2], 0, MAX_PARTITION - 1, &partition))
             return fail_at(c, name, ln, "bad partition");
         value *v = tab_get(c, key, true);
-        v->producer = producer;
-        v->seq = seq;
         if (kind[0] == 'i') {
             if (v->invoked) return fail_at(c, name, ln, "value invoked twice");
             v->invoked = true;
