@@ -61,6 +61,14 @@ def _finish(b, prod, grp, p, idempotent, min_acked):
     return cl.assert_checked(files, idempotent, min_acked=min_acked)
 
 
+def _segments(b):
+    n = 0
+    for d in os.listdir(b.log_dir):
+        if d.startswith(TOPIC + "-"):
+            n += sum(1 for f in os.listdir(os.path.join(b.log_dir, d)) if f.endswith(".log"))
+    return n
+
+
 def _checked_count(report, check, field):
     m = re.search(r"^%s: (\d+) passed, (\d+) failed" % check, report, re.M)
     return int(m.group(1 if field == "passed" else 2)) if m else 0
@@ -69,12 +77,21 @@ def _checked_count(report, check, field):
 # ---- kill loop ------------------------------------------------------------------
 
 
-def kill_loop(cycles, idempotent=True, partitions=4, producers=3, rate=150, group=True):
+def _small_segments(segment_bytes):
+    """Broker settings that make segments roll every few seconds under the
+    test load, so rolls, index writes and new directory entries happen
+    between faults."""
+    return ("--log.segment.bytes=%d" % segment_bytes,
+            "--offsets.topic.segment.bytes=%d" % max(1024, segment_bytes))
+
+
+def kill_loop(cycles, idempotent=True, partitions=4, producers=3, rate=150, group=True,
+              segment_bytes=16384):
     """SIGKILL at random moments under load (sometimes again while the broker
     recovers), restart, repeat. 0 lost, 0 duplicates with idempotence,
     committed offsets never go backwards."""
     rng, _ = cl.seeded_rng("kill loop")
-    b = cl.ChaosBroker()
+    b = cl.ChaosBroker(*_small_segments(segment_bytes))
     try:
         b.start()
         cl.create_topic(b, TOPIC, partitions)
@@ -107,6 +124,7 @@ def kill_loop(cycles, idempotent=True, partitions=4, producers=3, rate=150, grou
         assert rc == 0, b.log_tail()
         b.assert_no_sanitizer_report()
         recovered = b.log_text().count("(recovered)")
+        cl.say("kill loop: %d segments in the data partitions" % _segments(b))
         cl.say("kill loop: %d kills (%d of them during recovery), %d recoveries" % (
             cycles + during_recovery, during_recovery, recovered))
     finally:
@@ -117,12 +135,12 @@ def kill_loop(cycles, idempotent=True, partitions=4, producers=3, rate=150, grou
 
 
 def power_cut_loop(cycles, idempotent=True, partitions=4, producers=3, rate=150, torn=0.5,
-                   delays=(5, 20, 50)):
+                   delays=(5, 20, 50), segment_bytes=16384):
     """faultfs drops every write not yet fsynced (optionally leaving a torn
     tail) and kills the broker; the next start must recover, and nothing
     acknowledged may be lost."""
     rng, seed = cl.seeded_rng("power cut")
-    b = cl.ChaosBroker()
+    b = cl.ChaosBroker(*_small_segments(segment_bytes))
     try:
         b.start()
         cl.create_topic(b, TOPIC, partitions)
@@ -145,6 +163,7 @@ def power_cut_loop(cycles, idempotent=True, partitions=4, producers=3, rate=150,
         report = _finish(b, prod, None, p, idempotent, min_acked=cycles * 5)
         stats = cl.cut_stats(b.faultfs_lines("cut"))
         truncations = b.log_text().count("recovery: ")
+        cl.say("power cut: %d segments in the data partitions" % _segments(b))
         cl.say("power cut: %d cuts: %s; recovery truncated a damaged tail %d times" % (
             cycles, stats, truncations))
         assert len(b.faultfs_lines("cut")) == cycles
@@ -281,12 +300,13 @@ DISK_ERROR_SPECS = [
 
 # ---- clean restart loop -----------------------------------------------------------
 
-def clean_restart_loop(cycles, idempotent=True, partitions=4, producers=3, rate=150, group=True):
+def clean_restart_loop(cycles, idempotent=True, partitions=4, producers=3, rate=150, group=True,
+                       segment_bytes=65536):
     """SIGTERM under load; every shutdown must end (a generous bound, as a
     hang detector), the next start must find the log directory clean (no
     recovery scan), nothing may be lost. Returns the shutdown times."""
     rng, _ = cl.seeded_rng("clean restart")
-    b = cl.ChaosBroker()
+    b = cl.ChaosBroker(*_small_segments(segment_bytes))
     times = []
     try:
         b.start()
@@ -307,7 +327,7 @@ def clean_restart_loop(cycles, idempotent=True, partitions=4, producers=3, rate=
             log = b.current_log()
             assert re.search(r"opened log directory .*\(clean\)", log), \
                 "restart %d after a clean shutdown scanned the log:\n%s" % (i + 1, log[-3000:])
-            assert "not shut down cleanly" not in log and "recovering " not in log, log[-3000:]
+            assert "not shut down cleanly" not in log and "recovering" not in log, log[-3000:]
             if group:
                 _probe_committed(b, p)
             if (i + 1) % 25 == 0:
