@@ -122,8 +122,10 @@ class ChaosBroker(Broker):
                                  % (timeout, self.log_tail()))
         return rc, time.monotonic() - t0
 
-    def power_cut(self, timeout=30.0):
-        """SIGUSR2: the shim drops unsynced writes and SIGKILLs the process."""
+    def power_cut(self, timeout=30.0, shutting_down=False):
+        """SIGUSR2: the shim drops unsynced writes and SIGKILLs the process.
+        shutting_down: a SIGTERM was sent before, so the process may have
+        exited cleanly first; returns whether the cut happened."""
         self.proc.send_signal(signal.SIGUSR2)
         try:
             rc = self.proc.wait(timeout)
@@ -131,8 +133,11 @@ class ChaosBroker(Broker):
             self.proc.kill()
             self.proc.wait()
             raise AssertionError("power cut did not end the process")
+        if shutting_down and rc == 0:
+            return False
         assert rc == -signal.SIGKILL, "sluiced ended with %s on a power cut, not by SIGKILL:\n%s" % (
             rc, self.log_tail())
+        return True
 
     def arm_fault(self):
         self.proc.send_signal(signal.SIGUSR1)
@@ -159,6 +164,19 @@ def cut_stats(lines):
     return total
 
 
+_LIVE_WORKLOADS = []
+
+
+def kill_workloads():
+    """Kills every background workload this process started that still runs
+    (a failed scenario must not leave clients behind)."""
+    while _LIVE_WORKLOADS:
+        w = _LIVE_WORKLOADS.pop()
+        if w.proc is not None and w.proc.poll() is None:
+            w.proc.kill()
+            w.proc.wait()
+
+
 class Workload:
     """One sl_workload process in the background."""
 
@@ -172,6 +190,7 @@ class Workload:
     def start(self):
         with open(self.err_path, "ab") as err:
             self.proc = subprocess.Popen(self.cmd, stdout=subprocess.DEVNULL, stderr=err)
+        _LIVE_WORKLOADS.append(self)
         return self
 
     def stop(self, timeout=180.0):

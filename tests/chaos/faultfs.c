@@ -41,8 +41,11 @@
  *     a random-length prefix of the unsynced appended bytes stays, and half
  *     of those torn tails get 1-64 random bytes somewhere in the kept part;
  *  2. undoes, newest first, directory changes not yet covered by an fsync of
- *     the parent directory: files created (unlinked again), renames (renamed
- *     back, a replaced target restored from a saved copy), mkdir (removed);
+ *     the parent directory: files created (unlinked again), files removed
+ *     (linked back), renames (renamed back, a replaced target linked back),
+ *     mkdir (removed). A removed or replaced file is kept alive until then
+ *     as a hard link in <FAULTFS_DIR>/.faultfs-stash/ (a dot name, which the
+ *     broker's directory scans skip; emptied when the shim starts);
  *  3. appends a "cut" line with what it did to FAULTFS_LOG and SIGKILLs the
  *     process.
  * An fsync that was still running when the cut came counts as not done (its
@@ -58,7 +61,8 @@
  *    therefore not modelled; libraft's own checksums are what cover that.
  *    libraft's small files written with write+fsync (metadata1/2, snapshots)
  *    are modelled like any other file;
- *  - unlink: a removed name stays removed even without a directory fsync;
+ *  - rmdir, and removals or renames whose stash link fails (other file
+ *    system): reported as "unmodeled", left as they are;
  *  - writes through stdio (fwrite calls glibc-internal functions), mmap,
  *    dup'ed descriptors and io_uring;
  *  - reordering between files: each file independently keeps exactly its
@@ -94,7 +98,6 @@
 #define FF_MAX_FD        65536
 #define FF_UNDO_CAP      (256u << 20) /* pre-image bytes kept in total */
 #define FF_TORN_MAX      (16u << 20)  /* unsynced tail bytes read back for a torn tail */
-#define FF_SAVE_MAX      (16u << 20)  /* content of a replaced rename target */
 #define FF_PATH_MAX      4096
 #define FF_PRIVATE_FD_LO 900 /* the shim's own descriptors live above this */
 
@@ -210,7 +213,7 @@ typedef struct inode {
     char path[FF_PATH_MAX];
 } inode;
 
-enum dirop_kind { DOP_CREATE, DOP_RENAME, DOP_MKDIR };
+enum dirop_kind { DOP_CREATE, DOP_RENAME, DOP_MKDIR, DOP_UNLINK };
 
 typedef struct dirop {
     struct dirop *prev; /* older */
@@ -219,9 +222,7 @@ typedef struct dirop {
     char parent[FF_PATH_MAX]; /* directory whose fsync makes it durable */
     char path[FF_PATH_MAX];   /* created path / rename target */
     char from[FF_PATH_MAX];   /* rename source */
-    unsigned char *saved;     /* replaced rename target's content */
-    size_t saved_len;
-    bool had_target;
+    char stash[FF_PATH_MAX];  /* removed / replaced file, kept alive ("" = none) */
 } dirop;
 
 enum fd_kind { FD_NONE = 0, FD_FILE, FD_DIR };
@@ -238,6 +239,8 @@ static struct {
     bool on;
     char dir[FF_PATH_MAX];
     size_t dirlen;
+    char stash_dir[FF_PATH_MAX];
+    uint64_t stash_seq;
     int log_fd;
     double torn_p;
     uint64_t rng;
@@ -468,7 +471,7 @@ static void dirops_commit(const char *dir, uint64_t below_seq)
         dirop *d = *pp;
         if (d->seq < below_seq && strcmp(d->parent, dir) == 0) {
             *pp = d->prev;
-            free(d->saved);
+            if (d->stash[0]) (void)REAL(unlink)(d->stash);
             free(d);
         } else {
             pp = &d->prev;
@@ -608,13 +611,12 @@ static void undo_dirop(dirop *d)
         break;
     case DOP_RENAME:
         (void)REAL(rename)(d->path, d->from);
-        if (d->had_target) {
-            int fd = REAL(open)(d->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-            if (fd >= 0) {
-                if (d->saved_len) (void)!REAL(write)(fd, d->saved, d->saved_len);
-                REAL(close)(fd);
-            }
-        }
+        if (d->stash[0] && REAL(rename)(d->stash, d->path) != 0)
+            ff_log("unmodeled: cannot restore %s: %s", d->path, strerror(errno));
+        break;
+    case DOP_UNLINK:
+        if (REAL(rename)(d->stash, d->path) != 0)
+            ff_log("unmodeled: cannot restore %s: %s", d->path, strerror(errno));
         break;
     }
 }
@@ -698,6 +700,12 @@ __attribute__((constructor)) static void ff_init(void)
     if (!ff.fds) return;
     abs_path(AT_FDCWD, dir, ff.dir, sizeof ff.dir);
     ff.dirlen = strlen(ff.dir);
+    /* Whatever a previous process left to undo is moot now: this start sees
+     * the disk as it is. */
+    int sn = snprintf(ff.stash_dir, sizeof ff.stash_dir, "%s/.faultfs-stash", ff.dir);
+    if (sn < 0 || (size_t)sn >= sizeof ff.stash_dir) return; /* path too long: stay off */
+    remove_tree(ff.stash_dir);
+    (void)REAL(mkdir)(ff.stash_dir, 0755);
     const char *s = getenv("FAULTFS_SEED");
     ff.rng = (s ? strtoull(s, NULL, 10) : (uint64_t)getpid()) * 2654435761u + 1;
     s = getenv("FAULTFS_TORN");
@@ -1098,6 +1106,24 @@ int fdatasync(int fd)
 
 /* ---- wrappers: directory operations ---------------------------------------------- */
 
+/* Keeps the file at path alive under a stash name so a cut can put it back.
+ * Returns false (and logs) when it cannot. */
+static bool stash_link(const char *path, char *out, size_t cap)
+{
+    int n = snprintf(out, cap, "%s/%llu", ff.stash_dir, (unsigned long long)++ff.stash_seq);
+    if (n < 0 || (size_t)n >= cap) {
+        ff_log("unmodeled: stash path too long for %s", path);
+        out[0] = 0;
+        return false;
+    }
+    /* The data directory may not have existed when the shim started. */
+    (void)REAL(mkdir)(ff.stash_dir, 0755);
+    if (link(path, out) == 0) return true;
+    ff_log("unmodeled: cannot keep %s for undo: %s", path, strerror(errno));
+    out[0] = 0;
+    return false;
+}
+
 static int do_rename(int ofd, const char *from, int nfd, const char *to, bool at)
 {
     char af[FF_PATH_MAX], at_[FF_PATH_MAX];
@@ -1107,21 +1133,8 @@ static int do_rename(int ofd, const char *from, int nfd, const char *to, bool at
     pthread_mutex_lock(&ff.mu);
     dirop *d = calloc(1, sizeof *d);
     struct stat st;
-    if (d && stat(at_, &st) == 0 && S_ISREG(st.st_mode)) {
-        d->had_target = true;
-        if ((size_t)st.st_size <= FF_SAVE_MAX) {
-            d->saved = malloc((size_t)st.st_size + 1);
-            int fd = REAL(open)(at_, O_RDONLY | O_CLOEXEC);
-            if (d->saved && fd >= 0) {
-                ssize_t r = pread(fd, d->saved, (size_t)st.st_size, 0);
-                d->saved_len = r > 0 ? (size_t)r : 0;
-            }
-            if (fd >= 0) REAL(close)(fd);
-        } else {
-            ff_log("unmodeled rename over %s: target too large to save", at_);
-            d->had_target = false;
-        }
-    }
+    if (d && stat(at_, &st) == 0 && S_ISREG(st.st_mode))
+        (void)stash_link(at_, d->stash, sizeof d->stash);
     int rc = at ? REAL(renameat)(ofd, from, nfd, to) : REAL(rename)(from, to);
     int err = errno;
     if (d && rc == 0) {
@@ -1135,7 +1148,7 @@ static int do_rename(int ofd, const char *from, int nfd, const char *to, bool at
         for (inode *n = ff.inodes; n; n = n->next)
             if (strcmp(n->path, af) == 0) snprintf(n->path, sizeof n->path, "%s", at_);
     } else if (d) {
-        free(d->saved);
+        if (d->stash[0]) (void)REAL(unlink)(d->stash);
         free(d);
     }
     pthread_mutex_unlock(&ff.mu);
@@ -1161,24 +1174,27 @@ static int do_unlink(int dirfd, const char *path, int flags, bool at)
         return at ? REAL(unlinkat)(dirfd, path, flags) : REAL(unlink)(path);
     pthread_mutex_lock(&ff.mu);
     struct stat st;
-    inode *n = NULL;
-    if (stat(ap, &st) == 0 && st.st_nlink == 1) n = inode_find(st.st_dev, st.st_ino);
+    dirop *d = NULL;
+    if (stat(ap, &st) == 0 && S_ISREG(st.st_mode)) {
+        d = calloc(1, sizeof *d);
+        if (d && !stash_link(ap, d->stash, sizeof d->stash)) {
+            free(d);
+            d = NULL;
+        }
+    }
     int rc = at ? REAL(unlinkat)(dirfd, path, flags) : REAL(unlink)(path);
     int err = errno;
-    if (rc == 0) {
-        /* A removed name is not brought back (see the header), and a pending
-         * creation of it has nothing left to undo. */
-        dirop **pp = &ff.dirops;
-        while (*pp) {
-            dirop *d = *pp;
-            if (d->kind == DOP_CREATE && strcmp(d->path, ap) == 0) {
-                *pp = d->prev;
-                free(d);
-            } else {
-                pp = &d->prev;
-            }
-        }
-        if (n && n->app_fds == 0) inode_drop(n);
+    if (rc == 0 && d) {
+        /* The inode lives on through the stash link, with its model. */
+        d->kind = DOP_UNLINK;
+        d->seq = ++ff.dirop_seq;
+        snprintf(d->path, sizeof d->path, "%s", ap);
+        parent_of(ap, d->parent, sizeof d->parent);
+        d->prev = ff.dirops;
+        ff.dirops = d;
+    } else if (d) {
+        (void)REAL(unlink)(d->stash);
+        free(d);
     }
     pthread_mutex_unlock(&ff.mu);
     errno = err;

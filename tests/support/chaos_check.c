@@ -586,7 +586,9 @@ static void check_commits(sl_chk *c, sl_chk_result *r, reporter *rp)
     for (size_t i = 0; i < c->ncev && all_ts; i++)
         all_ts = c->cev[i].ts >= 0;
     if (all_ts) qsort(c->cev, c->ncev, sizeof *c->cev, cmp_cevent);
-    /* Highest acknowledged commit per (group, partition), in file order. */
+    /* Latest acknowledged commit per (group, partition), in event order: a
+     * client may commit a lower offset after seeking back, and then that is
+     * what the broker must keep. */
     typedef struct acked {
         const char *group;
         int32_t partition;
@@ -606,7 +608,7 @@ static void check_commits(sl_chk *c, sl_chk_result *r, reporter *rp)
                 slot = &a[na++];
                 *slot = (acked){e->group, e->partition, -1};
             }
-            if (e->offset > slot->offset) slot->offset = e->offset;
+            slot->offset = e->offset; /* the latest acknowledged commit counts */
             continue;
         }
         r->fetches++;

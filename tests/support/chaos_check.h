@@ -34,8 +34,9 @@
  *   reordered     within a partition, a producer's values (first occurrence
  *                 of each) not in increasing sequence order by offset
  *   phantom       a value read that was never invoked
- *   committed     a committed offset read back lower than one acknowledged
- *                 before it (committed offsets going backwards)
+ *   committed     a committed offset read back lower than the latest commit
+ *                 acknowledged before the fetch was sent (committed offsets
+ *                 going backwards)
  *   gaps          an offset inside a read range that was not read
  */
 #ifndef SL_CHAOS_CHECK_H

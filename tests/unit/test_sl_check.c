@@ -241,6 +241,12 @@ static void test_committed_offsets(void **state)
     x = check1(true, "commit g 2 3\nfetched g 2 -1\n");
     assert_only_failure(&x, SL_CHK_COMMITTED, 1);
     done(&x);
+    /* The client moved back (a seek, an offset reset): its latest
+     * acknowledged commit is what must be kept. */
+    x = check1(true, "commit g 0 10\ncommit g 0 4\nfetched g 0 4\nfetched g 0 3\n");
+    assert_only_failure(&x, SL_CHK_COMMITTED, 1);
+    assert_int_equal(x.r.passed[SL_CHK_COMMITTED], 1);
+    done(&x);
     /* Groups are separate. */
     x = check1(true, "commit a 0 9\nfetched b 0 1\n");
     assert_only_failure(&x, -1, 0);
