@@ -502,6 +502,25 @@ static fdent *fd_lookup(int fd)
     return atomic_load(&e->kind) == FD_NONE ? NULL : e;
 }
 
+/* Under the lock: whether the descriptor still refers to what the table says
+ * (a descriptor closed behind the shim's back, then reused for a socket,
+ * must not be treated as a modelled file). Forgets it if not. */
+static bool fd_still_ours(fdent *e, int fd)
+{
+    struct stat st;
+    int kind = atomic_load(&e->kind);
+    bool ok = fstat(fd, &st) == 0 &&
+              (kind == FD_DIR ? S_ISDIR(st.st_mode)
+                              : kind == FD_FILE && e->ino && e->ino->dev == st.st_dev &&
+                                    e->ino->ino == st.st_ino);
+    if (!ok) {
+        if (kind == FD_FILE && e->ino) e->ino->app_fds--;
+        e->ino = NULL;
+        atomic_store(&e->kind, FD_NONE);
+    }
+    return ok;
+}
+
 /* ---- error injection ----------------------------------------------------- */
 
 /* Under the lock. Returns the errno to fail with, or 0. *partial is set when
@@ -929,7 +948,7 @@ static bool write_pre(fdent *e, off_t off, int fd, size_t len, size_t *allow, ss
     fdent *e = fd_lookup(fd);                                                                      \
     if (!e || atomic_load(&e->kind) != FD_FILE) return call_real;                                  \
     pthread_mutex_lock(&ff.mu);                                                                    \
-    if (!e->ino || !e->ino->content) {                                                             \
+    if (!fd_still_ours(e, fd) || !e->ino->content) {                                               \
         pthread_mutex_unlock(&ff.mu);                                                              \
         return call_real;                                                                          \
     }                                                                                              \
@@ -1012,10 +1031,10 @@ ssize_t pwritev2(int fd, const struct iovec *iov, int cnt, off_t off, int flags)
 static int do_truncate(int fd, off_t len, bool is64)
 {
     fdent *e = fd_lookup(fd);
-    if (!e || atomic_load(&e->kind) != FD_FILE || !e->ino)
+    if (!e || atomic_load(&e->kind) != FD_FILE)
         return is64 ? REAL(ftruncate64)(fd, len) : REAL(ftruncate)(fd, len);
     pthread_mutex_lock(&ff.mu);
-    inode *n = e->ino;
+    inode *n = fd_still_ours(e, fd) ? e->ino : NULL;
     if (n) {
         off_t size = fd_size(n->fd);
         if (size > len) save_preimage(n, len, (size_t)(size - len));
@@ -1044,6 +1063,10 @@ static int do_sync(int fd, bool data_only)
     fdent *e = fd_lookup(fd);
     if (!e) return data_only ? REAL(fdatasync)(fd) : REAL(fsync)(fd);
     pthread_mutex_lock(&ff.mu);
+    if (!fd_still_ours(e, fd)) {
+        pthread_mutex_unlock(&ff.mu);
+        return data_only ? REAL(fdatasync)(fd) : REAL(fsync)(fd);
+    }
     int kind = atomic_load(&e->kind);
     inode *n = kind == FD_FILE ? e->ino : NULL;
     char dir[FF_PATH_MAX] = "";
