@@ -147,6 +147,15 @@ class ChaosBroker(Broker):
         for mark in SANITIZER_MARKS:
             assert mark not in text, "sanitizer report in the broker log:\n%s" % self.log_tail(120)
 
+    def cleanup(self):
+        """Also keeps the data directory (for a post-mortem) when
+        SL_CHAOS_KEEP is set."""
+        if os.environ.get("SL_CHAOS_KEEP"):
+            self.kill()
+            say("kept data directory %s" % self.data_dir)
+            return
+        super().cleanup()
+
     def faultfs_lines(self, prefix):
         try:
             with open(self.faultfs_log) as f:

@@ -33,6 +33,9 @@
  *
  * What a power cut does. Under the shim's lock (so no modelled write is
  * half done, and none runs afterwards) it:
+ *  0. shuts down every socket of the process (both directions), so nothing
+ *     the process reads from the rolled-back files in the moments before it
+ *     dies — a torn tail with garbage in it, say — can reach a client;
  *  1. restores every modelled regular file to its content as of the last
  *     completed fsync/fdatasync of that inode through any descriptor: bytes
  *     overwritten or truncated since then get their old content back (the
@@ -89,6 +92,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/syscall.h>
@@ -640,9 +644,30 @@ static void undo_dirop(dirop *d)
     }
 }
 
+/* The network goes first: other threads keep running until the SIGKILL, and
+ * a sendfile still pending must not ship bytes from a rolled-back file. */
+static long cut_network(void)
+{
+    long n = 0;
+    DIR *d = opendir("/proc/self/fd");
+    if (!d) return -1;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        char *end;
+        long fd = strtol(e->d_name, &end, 10);
+        struct stat st;
+        if (*end || fd < 0 || fd == dirfd(d)) continue;
+        if (fstat((int)fd, &st) == 0 && S_ISSOCK(st.st_mode) && shutdown((int)fd, SHUT_RDWR) == 0)
+            n++;
+    }
+    closedir(d);
+    return n;
+}
+
 static void power_cut(void)
 {
     pthread_mutex_lock(&ff.mu); /* never released: the process dies holding it */
+    long sockets = cut_network();
     cut_stats st = {0};
     for (inode *n = ff.inodes; n; n = n->next)
         revert_inode(n, true, &st);
@@ -651,9 +676,9 @@ static void power_cut(void)
         st.dirops++;
     }
     ff_log("cut files=%ld reverted_bytes=%ld dropped_bytes=%ld torn_files=%ld torn_bytes=%ld "
-           "garbled=%ld dirops=%ld unmodeled=%ld",
+           "garbled=%ld dirops=%ld unmodeled=%ld sockets=%ld",
            st.files, st.reverted_bytes, st.dropped_bytes, st.torn_files, st.torn_bytes, st.garbled,
-           st.dirops, st.unmodeled);
+           st.dirops, st.unmodeled, sockets);
     kill(getpid(), SIGKILL);
     for (;;)
         pause();

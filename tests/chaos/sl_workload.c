@@ -40,7 +40,8 @@
  *
  * The line formats are those of tests/support/chaos_check.h. Exit status: 0,
  * 1 on a failure to do the job, 2 on usage errors, 3 when librdkafka raised a
- * fatal (idempotence) error.
+ * fatal (idempotence) error, 4 when the group consumer received a corrupt
+ * batch (it checks CRCs).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -592,7 +593,7 @@ static int run_group(const opts *o)
     if (!c || conf_set(c, "group.id", o->group) || conf_set(c, "enable.auto.commit", "false") ||
         conf_set(c, "auto.offset.reset", "earliest") ||
         conf_set(c, "session.timeout.ms", "10000") ||
-        conf_set(c, "heartbeat.interval.ms", "1000") ||
+        conf_set(c, "heartbeat.interval.ms", "1000") || conf_set(c, "check.crcs", "true") ||
         conf_set(c, "partition.assignment.strategy", "range")) {
         if (c) rd_kafka_conf_destroy(c);
         out_close(&f);
@@ -614,14 +615,21 @@ static int run_group(const opts *o)
         fprintf(stderr, "sl_workload group: subscribe: %s\n", rd_kafka_err2name(e));
         rc = 1;
     }
-    long messages = 0;
+    long messages = 0, corrupt = 0;
     int64_t start = now_ms(), last_commit = start;
     while (rc == 0 && !g_stop) {
         int64_t now = now_ms();
         if (o->duration_ms > 0 && now - start >= o->duration_ms) break;
         rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
         if (m) {
-            if (!m->err) messages++;
+            if (!m->err) {
+                messages++;
+            } else if (m->err == RD_KAFKA_RESP_ERR__BAD_MSG) {
+                /* The broker served bytes that are not a valid batch. */
+                corrupt++;
+                fprintf(stderr, "sl_workload group: corrupt data: %s\n",
+                        rd_kafka_message_errstr(m));
+            }
             rd_kafka_message_destroy(m);
         }
         if (now_ms() - last_commit >= o->commit_ms) {
@@ -633,9 +641,11 @@ static int run_group(const opts *o)
     rd_kafka_consumer_close(rk);
     rd_kafka_destroy(rk);
     if (out_close(&f) != 0) rc = 1;
-    fprintf(stderr, "sl_workload group: messages=%ld commits=%ld commit_failures=%ld fetched=%ld\n",
-            messages, g.commits, g.commit_failures, g.fetches);
-    return rc;
+    fprintf(stderr,
+            "sl_workload group: messages=%ld commits=%ld commit_failures=%ld fetched=%ld "
+            "corrupt=%ld\n",
+            messages, g.commits, g.commit_failures, g.fetches, corrupt);
+    return rc ? rc : corrupt ? 4 : 0;
 }
 
 static int run_committed(const opts *o)
