@@ -196,9 +196,15 @@ static void on_topic_config_changed(void *arg, const sl_meta_topic *mt)
         if (t->parts[i]->log) sl_plog_set_config(t->parts[i]->log, &lc);
 }
 
+static void finish_shutdown(sl_broker *b);
+
 static void on_tick(uv_timer_t *h)
 {
     sl_broker *b = h->data;
+    if (b->stopping && !b->server) {
+        finish_shutdown(b);
+        return;
+    }
     int64_t now = sl_wall_ms();
     sl_logdir_tick(b->logdir, now);
     sl_groups_tick(b, now);
@@ -399,10 +405,8 @@ static void save_all_pstates(sl_broker *b)
     }
 }
 
-static void on_server_closed(void *ctx)
+static void finish_shutdown(sl_broker *b)
 {
-    sl_broker *b = ctx;
-    b->server = NULL;
     if (b->logdir) {
         /* Producer state first: its snapshot offset must be covered by the
          * final flush that sl_logdir_close performs. */
@@ -413,6 +417,18 @@ static void on_server_closed(void *ctx)
     }
     uv_timer_stop(&b->tick);
     uv_close((uv_handle_t *)&b->tick, on_tick_closed);
+}
+
+static void on_server_closed(void *ctx)
+{
+    sl_broker *b = ctx;
+    b->server = NULL;
+    /* The server reports its close from inside the completion of its last
+     * request, and that may run inside a log callback (the flush waiter of an
+     * acks=all produce): closing the log directory here would free the
+     * partition log that callback is still iterating. Finish on the next
+     * loop turn, from the tick timer (on_tick sees the server gone). */
+    uv_timer_start(&b->tick, on_tick, 0, 0);
 }
 
 void sl_broker_stop(sl_broker *b, void (*cb)(void *arg, int status), void *arg)

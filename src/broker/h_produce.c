@@ -64,6 +64,23 @@ static int16_t validation_error(int rc)
     }
 }
 
+/* acks=all: answers `out` once everything below end_offset is fsynced.
+ * Returns true if the request must wait for that. */
+static bool wait_durable(sl_request *req, sl_partition *p, int64_t end_offset,
+                         ProduceResponse_PartitionProduceResponse *out)
+{
+    flush_ctx *fc = sl_req_alloc(req, sizeof *fc);
+    fc->req = req;
+    fc->out = out;
+    int rc = sl_plog_flush_wait(p->log, end_offset, on_flushed, fc);
+    if (rc == 0) return true;
+    if (rc < 0) {
+        out->ErrorCode = KERR_KAFKA_STORAGE_ERROR;
+        out->BaseOffset = -1;
+    }
+    return false; /* rc == 1: already durable */
+}
+
 /* Appends one partition's records; fills `out`. Returns true if the request
  * must wait for an fsync of this partition. */
 static bool produce_partition(sl_request *req, sl_topic *t, const ProduceRequest *rq,
@@ -120,9 +137,12 @@ static bool produce_partition(sl_request *req, sl_topic *t, const ProduceRequest
         int64_t dup_offset = -1;
         rc = sl_pstate_check(p->pstate, &h, &dup_offset);
         if (rc == SL_ERR_DUPLICATE_SEQUENCE) {
-            /* A retry of a batch we already have: acknowledge the original. */
+            /* A retry of a batch we already have: acknowledge the original,
+             * with acks=all only once the original is durable — it may still
+             * be waiting for its fsync (the retry came because that was slow). */
             out->BaseOffset = dup_offset;
-            return false;
+            if (rq->Acks != -1) return false;
+            return wait_durable(req, p, dup_offset + h.last_offset_delta + 1, out);
         }
         if (rc < 0) {
             out->ErrorCode = sl_kerr_from(rc);
@@ -147,16 +167,7 @@ static bool produce_partition(sl_request *req, sl_topic *t, const ProduceRequest
     sl_partition_appended(p, (int64_t)len);
 
     if (rq->Acks != -1) return false;
-    flush_ctx *fc = sl_req_alloc(req, sizeof *fc);
-    fc->req = req;
-    fc->out = out;
-    rc = sl_plog_flush_wait(p->log, base + h.last_offset_delta + 1, on_flushed, fc);
-    if (rc == 0) return true;
-    if (rc < 0) {
-        out->ErrorCode = KERR_KAFKA_STORAGE_ERROR;
-        out->BaseOffset = -1;
-    }
-    return false; /* rc == 1: already durable */
+    return wait_durable(req, p, base + h.last_offset_delta + 1, out);
 }
 
 void sl_handle_produce(sl_request *req)

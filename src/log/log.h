@@ -95,7 +95,9 @@ int sl_logdir_open(uv_loop_t *loop, const char *path, const sl_logdir_options *o
  * the directory is online, the clean-shutdown marker; frees everything.
  * Pending flush waiters get SL_ERR_CLOSED. Blocking. fsync jobs still in
  * flight finish on the loop afterwards: run the loop until idle before
- * closing it. Returns 0 or the error that prevented a clean shutdown. */
+ * closing it. Returns 0 or the error that prevented a clean shutdown.
+ * Never call it (directly or through callbacks it triggers) from inside a
+ * flush-waiter callback: it frees the partition log that is answering it. */
 int sl_logdir_close(sl_logdir *d);
 
 /* Tests and crash drills: frees everything without flushing, checkpointing

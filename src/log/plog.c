@@ -1182,13 +1182,15 @@ static int list_segments(sl_plog *l, int64_t **bases_out, size_t *n_out)
         }
     }
     closedir(dir);
-    qsort(bases, n, sizeof *bases, cmp_i64);
+    /* An empty partition directory (a crash between its mkdir and the
+     * first segment's creation) has no bases: qsort/bsearch take no NULL. */
+    if (n > 1) qsort(bases, n, sizeof *bases, cmp_i64);
     /* Index files without a .log belong to no segment. */
     dir = opendir(l->path);
     while (dir && (e = readdir(dir)) != NULL) {
         int64_t b = sl_segment_parse_name(e->d_name, "index");
         if (b < 0) b = sl_segment_parse_name(e->d_name, "timeindex");
-        if (b >= 0 && !bsearch(&b, bases, n, sizeof *bases, cmp_i64)) {
+        if (b >= 0 && (n == 0 || !bsearch(&b, bases, n, sizeof *bases, cmp_i64))) {
             snprintf(p, sizeof p, "%s/%s", l->path, e->d_name);
             (void)IO(l)->unlink(IO(l)->ctx, p);
         }
