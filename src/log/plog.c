@@ -39,11 +39,11 @@
 #include <unistd.h>
 
 #include "base/bytes.h"
+#include "record/iter.h"
 #include "base/err.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "log/internal.h"
-#include "record/codec.h"
 
 #define IO(l)      (&(l)->dir->io)
 #define SCRATCH(l) ((l)->dir->scratch)
@@ -600,37 +600,20 @@ static void batch_find_ts(sl_plog *l, sl_segment *s, int64_t pos, const sl_batch
         sl_free(raw);
         return;
     }
+    /* The record module's iterator: one record parser for the whole broker,
+     * with overflow-safe timestamps and bounded decompression. */
     sl_buf dec;
     sl_buf_init(&dec);
-    const uint8_t *recs = raw + SL_BATCH_HEADER_SIZE;
-    size_t nrecs = (size_t)total - SL_BATCH_HEADER_SIZE;
-    if (sl_batch_compression(h) != SL_COMPRESSION_NONE) {
-        if (sl_decompress(sl_batch_compression(h), recs, nrecs, SL_TS_REFINE_MAX, &dec) < 0) {
-            sl_buf_fini(&dec);
-            sl_free(raw);
-            return;
+    sl_record_iter it;
+    if (sl_record_iter_init(&it, raw, h, &dec, SL_TS_REFINE_MAX) == 0) {
+        sl_record rec;
+        while (sl_record_iter_next(&it, &rec) > 0) {
+            if (rec.timestamp >= ts_target && rec.offset >= min_offset) {
+                *offset = rec.offset;
+                *ts = rec.timestamp;
+                break;
+            }
         }
-        recs = dec.data;
-        nrecs = dec.len;
-    }
-    sl_reader r;
-    sl_reader_init(&r, recs, nrecs);
-    for (int32_t i = 0; i < h->records_count && !r.err; i++) {
-        int32_t len = sl_read_varint(&r);
-        if (r.err || len < 0 || (size_t)len > sl_reader_left(&r)) break;
-        const uint8_t *rec_end = r.pos + len;
-        (void)sl_read_i8(&r);
-        int64_t ts_delta = sl_read_varlong(&r);
-        int32_t off_delta = sl_read_varint(&r);
-        if (r.err || r.pos > rec_end) break;
-        int64_t rts = h->base_timestamp + ts_delta;
-        int64_t roff = h->base_offset + off_delta;
-        if (rts >= ts_target && roff >= min_offset) {
-            *offset = roff;
-            *ts = rts;
-            break;
-        }
-        r.pos = rec_end;
     }
     sl_buf_fini(&dec);
     sl_free(raw);
