@@ -859,7 +859,14 @@ static void *consumer_main(void *arg)
                 rd_kafka_message_destroy(m);
             }
         } else {
-            ssize_t n = rd_kafka_consume_batch_queue(q, 100, batch, CONSUME_BATCH);
+            /* Take what is queued without waiting (a batch call with a
+             * timeout waits for the batch to fill); block only when the
+             * queue is empty, and then for the first message alone. */
+            ssize_t n = rd_kafka_consume_batch_queue(q, 0, batch, CONSUME_BATCH);
+            if (n == 0) {
+                batch[0] = rd_kafka_consume_queue(q, 100);
+                n = batch[0] ? 1 : 0;
+            }
             now = mono_ns();
             int64_t before = c->msgs;
             for (ssize_t i = 0; i < n; i++) {
