@@ -198,7 +198,8 @@ static const char perf_help[] =
     "  --bootstrap HOST:PORT   broker (default $SLUICE_BOOTSTRAP or " DEFAULT_BOOTSTRAP ")\n"
     "  --topic NAME            topic (default sluice-perf)\n"
     "  --partitions N          create the topic with N partitions if it does not exist\n"
-    "                          (default 1; an existing topic keeps its partitions)\n"
+    "                          (default 1; consume creates it only for N > 1; an\n"
+    "                          existing topic keeps its partitions)\n"
     "  --partition N           produce to this partition only (default: partitioner)\n"
     "  --size BYTES            message value size (default 100; latency needs >= 24)\n"
     "  --count N               messages in total over all instances (produce default\n"
@@ -689,9 +690,11 @@ static void *producer_main(void *arg)
         int64_t intended = 0;
         if (p->rate > 0) {
             intended = t0 + (int64_t)((double)i * 1e9 / p->rate);
+            if (end_ns && intended >= end_ns) break;
             wait_until(p->rk, intended);
+        } else if (end_ns && (i & 255) == 0 && mono_ns() >= end_ns) {
+            break;
         }
-        if (end_ns && (i & 255) == 0 && mono_ns() >= end_ns) break;
         if (latency) {
             int64_t now = mono_ns();
             if (now - intended > p->max_behind_ns) p->max_behind_ns = now - intended;

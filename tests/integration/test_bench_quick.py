@@ -49,7 +49,8 @@ def test_bench_quick(tmp_path):
             assert "msg/s" in sluiced and "msg/s" in peer, rows[0]
             assert re.search(r"\d+\.\d+x", cells[5]), rows[0]  # sluiced/peer ratio
             assert re.search(r"\d+\.\d+ / \d+\.\d+", cells[7]), rows[0]  # broker CPU
-            assert cells[8].count("MiB") == 2, rows[0]  # peak RSS of both
+            assert re.search(r"\d+\.\d+ \+ \d+\.\d+ / \d+\.\d+ \+ \d+\.\d+", cells[8]), rows[0]
+            assert cells[9].count("MiB") == 2, rows[0]  # peak RSS of both
     targets = [l for l in text.splitlines() if re.match(r"\| (W\d|F) .*\| (met|MISSED) \|$", l)]
     assert len(targets) == 13, text
 
