@@ -98,3 +98,10 @@ def test_unreachable_broker_fails():
     rc, _, err = perf(None, "produce", "--bootstrap", "127.0.0.1:1", "--count", 1,
                       "--timeout-ms", 1500, check=False)
     assert rc == 1 and "sluice perf:" in err, err
+
+
+def test_group_consumers(broker):
+    perf_json(broker, "produce", "--topic", "g", "--partitions", 4, "--count", 4000)
+    c = perf_json(broker, "consume", "--topic", "g", "--group", "perf-g", "--consumers", 2,
+                  "--count", 4000)
+    assert c["instances"] == 2 and c["messages"] == 4000
