@@ -53,6 +53,12 @@ bench:
 	@$(MAKE) --no-print-directory build
 	@bench/run $(BUILD)
 
+# The whole benchmark in seconds (small counts, one round): checks the runner.
+bench-quick:
+	@scripts/install-deps bench
+	@$(MAKE) --no-print-directory build
+	@bench/run $(BUILD) --quick --out $(BUILD)/bench-results
+
 clean:
 	rm -rf $(BUILD) $(TBUILD) $(FBUILD) compile_commands.json
 

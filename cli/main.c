@@ -5,6 +5,7 @@
 
 #include "base/mem.h"
 #include "cli.h"
+#include "perf.h"
 
 #ifndef SL_VERSION
 #define SL_VERSION "0.1"
@@ -106,6 +107,13 @@ int main(int argc, char **argv)
     const char *env = getenv("SLUICE_BOOTSTRAP");
     cli.bootstrap = env && *env ? env : SL_DEFAULT_BOOTSTRAP;
     cli.timeout_ms = SL_DEFAULT_TIMEOUT_MS;
+    /* The load generator has its own options (instances, rates, librdkafka
+     * -X properties) and its own output; it shares only the binary. */
+    if (argc >= 2 && strcmp(argv[1], "perf") == 0) return sl_cli_perf(argc - 1, argv + 1);
+    if (argc >= 3 && strcmp(argv[1], "help") == 0 && strcmp(argv[2], "perf") == 0) {
+        char *h[] = {"perf", "--help", NULL};
+        return sl_cli_perf(2, h);
+    }
     int rc = run(&cli, argc - 1, argv + 1);
     sl_free(cli.props);
     if (fflush(stdout) != 0 && rc == 0) rc = SL_EXIT_FAILED;
