@@ -22,6 +22,7 @@ static const char main_help[] =
     "  consume TOPIC[,TOPIC...]      read messages\n"
     "  group list|describe|reset-offsets|delete                        consumer groups\n"
     "  cluster info                  brokers, controller, cluster id, API versions\n"
+    "  perf produce|consume|latency  load generator: throughput, end-to-end latency\n"
     "  help [COMMAND [SUBCOMMAND]]   help on a command (same as COMMAND --help)\n"
     "  version                       print the version\n";
 
