@@ -131,12 +131,10 @@ static int tcp(double seconds, int mode)
     if (mode == 0) {
         size_t bufsz = 256 * 1024;
         char *buf = calloc(1, bufsz);
-        long long sent = 0;
         double t0 = now_s(), t;
         while ((t = now_s()) - t0 < seconds) {
             ssize_t n = write(fd, buf, bufsz);
             if (n < 0) die("write");
-            sent += n;
         }
         shutdown(fd, SHUT_WR);
         pthread_join(th, NULL);
