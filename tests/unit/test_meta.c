@@ -633,7 +633,7 @@ typedef struct heard {
     bool pending_done_at_event;
 } heard;
 
-static void h_append(heard *h, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static void h_append(heard *h, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
