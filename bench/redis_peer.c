@@ -33,6 +33,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include "base/clock.h"
 #include "hdr.h"
 
 #define PEER_MAGIC       0x46504c53u
@@ -71,28 +72,6 @@ typedef struct worker {
     int64_t max_behind_ns;
     sl_hdr *lat;
 } worker;
-
-static int64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static int64_t wall_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static double cpu_seconds(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
-}
 
 static void put_le(uint8_t *p, uint64_t v, int n)
 {
@@ -175,12 +154,12 @@ static void *producer_main(void *arg)
         cmds[s] = format_xadd(key, o->size, &lens[s], &at);
     }
     pthread_barrier_wait(&run->start);
-    w->t_start_ns = mono_ns();
+    w->t_start_ns = sl_mono_ns();
     int64_t end_ns = o->duration_s > 0 ? w->t_start_ns + (int64_t)(o->duration_s * 1e9) : 0;
     int64_t inflight = 0;
     bool ok = c != NULL;
     for (int64_t i = 0; ok && (!w->quota || i < w->quota); i++) {
-        if (end_ns && (i & 255) == 0 && mono_ns() >= end_ns) break;
+        if (end_ns && (i & 255) == 0 && sl_mono_ns() >= end_ns) break;
         int s = (int)((i + w->id) % o->streams);
         redisAppendFormattedCommand(c, cmds[s], lens[s]);
         inflight++;
@@ -205,7 +184,7 @@ static void *producer_main(void *arg)
         }
         inflight--;
     }
-    w->t_end_ns = mono_ns();
+    w->t_end_ns = sl_mono_ns();
     if (!ok) {
         if (c && c->err) fprintf(stderr, "redis_peer: produce: %s\n", c->errstr);
         atomic_store(&run->failed, 1);
@@ -305,7 +284,7 @@ static void *consumer_main(void *arg)
     for (int j = 0; j < n; j++)
         snprintf(keys[j], 128, "%s-%d", o->prefix, streams[j]);
     pthread_barrier_wait(&run->start);
-    if (!latency) w->t_start_ns = mono_ns();
+    if (!latency) w->t_start_ns = sl_mono_ns();
     if (n == 0) {
         if (latency) atomic_fetch_add(&run->warm, 1);
         goto out;
@@ -314,7 +293,7 @@ static void *consumer_main(void *arg)
         atomic_store(&run->failed, 1);
         goto out;
     }
-    int64_t last_ns = mono_ns();
+    int64_t last_ns = sl_mono_ns();
     while (!consumer_finished(w)) {
         argv[0] = "XREAD";
         argv[1] = "COUNT";
@@ -327,7 +306,7 @@ static void *consumer_main(void *arg)
             argv[6 + n + j] = ids[j];
         }
         redisReply *r = redisCommandArgv(c, argc, argv, NULL);
-        int64_t now = mono_ns();
+        int64_t now = sl_mono_ns();
         if (!r || !reply_ok(r, "XREAD")) {
             if (!r) fprintf(stderr, "redis_peer: XREAD: %s\n", c->errstr);
             if (r) freeReplyObject(r);
@@ -388,7 +367,7 @@ static bool pump(redisContext *c, int64_t *inflight, bool wait)
 
 static void sleep_until(int64_t t_ns)
 {
-    while (mono_ns() < t_ns) {
+    while (sl_mono_ns() < t_ns) {
         struct timespec ts = {.tv_sec = t_ns / 1000000000, .tv_nsec = t_ns % 1000000000};
         clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
     }
@@ -409,30 +388,30 @@ static void *latency_producer_main(void *arg)
     int64_t inflight = 0;
     bool ok = c != NULL;
     pthread_barrier_wait(&run->start);
-    int64_t deadline = mono_ns() + 10000000000LL;
+    int64_t deadline = sl_mono_ns() + 10000000000LL;
     for (int64_t k = 0; ok && atomic_load(&run->warm) < o->consumers; k++) {
         put_le(v, PEER_MAGIC, 4);
         put_le(v + 4, PEER_FLAG_WARMUP, 4);
         put_le(v + 8, (uint64_t)k, 8);
-        put_le(v + 16, (uint64_t)mono_ns(), 8);
+        put_le(v + 16, (uint64_t)sl_mono_ns(), 8);
         redisAppendFormattedCommand(c, cmd, len);
         inflight++;
         ok = pump(c, &inflight, false);
         usleep(10000);
-        if (mono_ns() > deadline) {
+        if (sl_mono_ns() > deadline) {
             fprintf(stderr, "redis_peer: consumer saw no warm-up entry\n");
             ok = false;
         }
     }
     int64_t quota = w->quota ? w->quota : (int64_t)(o->duration_s * o->rate + 0.5);
     atomic_fetch_add(&run->planned, quota);
-    w->t_start_ns = mono_ns();
+    w->t_start_ns = sl_mono_ns();
     int64_t t0 = w->t_start_ns + 1000000;
     int64_t i = 0;
     for (; ok && i < quota; i++) {
         int64_t intended = t0 + (int64_t)((double)i * 1e9 / o->rate);
         sleep_until(intended);
-        int64_t behind = mono_ns() - intended;
+        int64_t behind = sl_mono_ns() - intended;
         if (behind > w->max_behind_ns) w->max_behind_ns = behind;
         put_le(v, PEER_MAGIC, 4);
         put_le(v + 4, 0, 4);
@@ -447,7 +426,7 @@ static void *latency_producer_main(void *arg)
         ok = pump(c, &inflight, true);
     if (i < quota) atomic_fetch_sub(&run->planned, quota - i);
     if (!ok) atomic_store(&run->failed, 1);
-    w->t_end_ns = mono_ns();
+    w->t_end_ns = sl_mono_ns();
     free(cmd);
     if (c) redisFree(c);
     atomic_fetch_add(&run->producers_done, 1);
@@ -538,13 +517,13 @@ int main(int argc, char **argv)
     peer_opts o;
     if (!parse_args(argc, argv, &o)) return usage();
     peer_run run = {.o = &o};
-    run.wall_minus_mono_ns = wall_ns() - mono_ns();
+    run.wall_minus_mono_ns = sl_wall_ns() - sl_mono_ns();
     bool lat = !strcmp(o.mode, "latency");
     int np = !strcmp(o.mode, "consume") ? 0 : o.producers;
     int nc = !strcmp(o.mode, "produce") ? 0 : o.consumers;
     worker *ws = calloc((size_t)(np + nc), sizeof *ws);
     pthread_barrier_init(&run.start, NULL, (unsigned)(np + nc));
-    double cpu0 = cpu_seconds();
+    double cpu0 = sl_cpu_seconds();
     for (int i = 0; i < np + nc; i++) {
         worker *w = &ws[i];
         w->run = &run;
@@ -556,7 +535,7 @@ int main(int argc, char **argv)
     }
     for (int i = 0; i < np + nc; i++)
         pthread_join(ws[i].th, NULL);
-    double cpu_s = cpu_seconds() - cpu0;
+    double cpu_s = sl_cpu_seconds() - cpu0;
     int64_t msgs = 0, bytes = 0, t0 = INT64_MAX, t1 = 0, behind = 0;
     /* produce reports its producers, consume (and latency) its consumers */
     worker *first = np && !lat ? ws : ws + np;

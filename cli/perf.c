@@ -31,6 +31,7 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include "base/clock.h"
 #include "base/mem.h"
 #include "hdr.h"
 #include "perf.h"
@@ -115,28 +116,6 @@ typedef struct consumer {
     int64_t foreign; /* latency mode: messages without our header */
 } consumer;
 
-static int64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static int64_t wall_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static double cpu_seconds(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
-}
-
 static void put_u32(uint8_t *p, uint32_t v)
 {
     for (int i = 0; i < 4; i++)
@@ -172,7 +151,7 @@ static uint64_t get_u64(const uint8_t *p)
 static void wait_until(rd_kafka_t *rk, int64_t t_ns)
 {
     for (;;) {
-        int64_t left = t_ns - mono_ns();
+        int64_t left = t_ns - sl_mono_ns();
         if (left <= 0) return;
         if (left > 2000000) {
             rd_kafka_poll(rk, 1);
@@ -470,7 +449,7 @@ static int prepare_topic(const perf_opts *o, perf_run *run)
     rd_kafka_t *rk = new_client(RD_KAFKA_PRODUCER, conf);
     if (!rk) return -1;
     int result = -1;
-    int64_t deadline = mono_ns() + (int64_t)o->timeout_ms * 1000000;
+    int64_t deadline = sl_mono_ns() + (int64_t)o->timeout_ms * 1000000;
 
     if (o->mode != MODE_CONSUME || o->partitions > 1) {
         char err[256];
@@ -512,9 +491,9 @@ static int prepare_topic(const perf_opts *o, perf_run *run)
     }
 
     rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, o->topic, NULL);
-    while (mono_ns() < deadline) {
+    while (sl_mono_ns() < deadline) {
         const struct rd_kafka_metadata *md = NULL;
-        int left_ms = (int)((deadline - mono_ns()) / 1000000);
+        int left_ms = (int)((deadline - sl_mono_ns()) / 1000000);
         if (left_ms < 1) left_ms = 1;
         rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 0, rkt, &md, left_ms);
         if (!e && md->topic_cnt == 1 && !md->topics[0].err && md->topics[0].partition_cnt > 0) {
@@ -643,14 +622,14 @@ static void stamp(producer *p, uint32_t flags, uint64_t seq, int64_t intended_ns
 static int latency_warmup(producer *p)
 {
     perf_run *run = p->run;
-    int64_t deadline = mono_ns() + (int64_t)run->o->timeout_ms * 1000000;
+    int64_t deadline = sl_mono_ns() + (int64_t)run->o->timeout_ms * 1000000;
     for (int64_t k = 0; atomic_load(&run->consumers_warm) < run->o->consumers; k++) {
-        if (mono_ns() > deadline || atomic_load(&run->abort_run)) {
+        if (sl_mono_ns() > deadline || atomic_load(&run->abort_run)) {
             fprintf(stderr, "sluice perf: consumers saw no warm-up message within %d ms\n",
                     run->o->timeout_ms);
             return -1;
         }
-        stamp(p, PERF_FLAG_WARMUP, (uint64_t)k, mono_ns());
+        stamp(p, PERF_FLAG_WARMUP, (uint64_t)k, sl_mono_ns());
         int32_t part =
             run->npartitions > 1 ? (int32_t)(k % run->npartitions) : pick_partition(p, k);
         if (produce_one(p, part, true) < 0) return -1;
@@ -675,7 +654,7 @@ static void *producer_main(void *arg)
         }
         p->sent = 0; /* warm-up messages are not part of the run */
     }
-    p->t_start_ns = mono_ns();
+    p->t_start_ns = sl_mono_ns();
     int64_t end_ns = o->duration_s > 0 ? p->t_start_ns + (int64_t)(o->duration_s * 1e9) : 0;
     int64_t quota = p->quota;
     if (latency) {
@@ -692,11 +671,11 @@ static void *producer_main(void *arg)
             intended = t0 + (int64_t)((double)i * 1e9 / p->rate);
             if (end_ns && intended >= end_ns) break;
             wait_until(p->rk, intended);
-        } else if (end_ns && (i & 255) == 0 && mono_ns() >= end_ns) {
+        } else if (end_ns && (i & 255) == 0 && sl_mono_ns() >= end_ns) {
             break;
         }
         if (latency) {
-            int64_t now = mono_ns();
+            int64_t now = sl_mono_ns();
             if (now - intended > p->max_behind_ns) p->max_behind_ns = now - intended;
             stamp(p, 0, (uint64_t)i, intended);
         }
@@ -712,7 +691,7 @@ static void *producer_main(void *arg)
     rd_kafka_flush(p->rk, 60000);
     while (rd_kafka_outq_len(p->rk) > 0 && !atomic_load(&run->abort_run))
         rd_kafka_poll(p->rk, 100);
-    p->t_end_ns = mono_ns();
+    p->t_end_ns = sl_mono_ns();
     atomic_fetch_add(&run->producers_done, 1);
     return NULL;
 }
@@ -818,7 +797,7 @@ static void *consumer_main(void *arg)
     const perf_opts *o = run->o;
     rd_kafka_message_t *batch[CONSUME_BATCH];
     pthread_barrier_wait(&run->start);
-    c->t_start_ns = mono_ns();
+    c->t_start_ns = sl_mono_ns();
     if (c->rkt) {
         int64_t start = o->from_end ? RD_KAFKA_OFFSET_END : RD_KAFKA_OFFSET_BEGINNING;
         for (int i = 0; i < c->nparts; i++) {
@@ -846,14 +825,14 @@ static void *consumer_main(void *arg)
         }
     }
     rd_kafka_queue_t *q = c->q;
-    int64_t last_msg_ns = mono_ns();
+    int64_t last_msg_ns = sl_mono_ns();
     int64_t idle_ns = (int64_t)o->idle_ms * 1000000;
     for (;;) {
         int64_t now;
         if (o->mode == MODE_LATENCY) {
             /* one message at a time: a batch call may wait to fill up */
             rd_kafka_message_t *m = rd_kafka_consume_queue(q, 10);
-            now = mono_ns();
+            now = sl_mono_ns();
             if (m) {
                 int64_t before = c->msgs;
                 consume_message(c, m, now);
@@ -870,7 +849,7 @@ static void *consumer_main(void *arg)
                 batch[0] = rd_kafka_consume_queue(q, 100);
                 n = batch[0] ? 1 : 0;
             }
-            now = mono_ns();
+            now = sl_mono_ns();
             int64_t before = c->msgs;
             for (ssize_t i = 0; i < n; i++) {
                 consume_message(c, batch[i], now);
@@ -932,7 +911,7 @@ static void report_throughput(const perf_opts *o, const perf_run *run, const cha
 static int run_perf(const perf_opts *o)
 {
     perf_run run = {.o = o};
-    run.wall_minus_mono_ns = wall_ns() - mono_ns();
+    run.wall_minus_mono_ns = sl_wall_ns() - sl_mono_ns();
     int np = prepare_topic(o, &run);
     if (np < 0) return 1;
     run.npartitions = np;
@@ -959,7 +938,7 @@ static int run_perf(const perf_opts *o)
         conss[i].id = i;
         if (consumer_setup(&conss[i]) < 0) rc = 1;
     }
-    double cpu0 = cpu_seconds();
+    double cpu0 = sl_cpu_seconds();
     if (rc == 0) {
         pthread_barrier_init(&run.start, NULL, (unsigned)(nprod + ncons));
         for (int i = 0; i < ncons; i++)
@@ -977,7 +956,7 @@ static int run_perf(const perf_opts *o)
             pthread_join(conss[i].th, NULL);
         pthread_barrier_destroy(&run.start);
     }
-    double cpu_s = cpu_seconds() - cpu0;
+    double cpu_s = sl_cpu_seconds() - cpu0;
 
     if (rc == 0 && o->mode == MODE_PRODUCE) {
         int64_t msgs = 0, bytes = 0, failed = 0, t0 = INT64_MAX, t1 = 0;

@@ -34,7 +34,6 @@
 
 typedef struct sl_meta sl_meta;
 
-
 typedef void (*sl_meta_ready_cb)(void *arg, int status);
 typedef void (*sl_meta_close_cb)(void *arg);
 typedef void (*sl_meta_cb)(void *arg, int status);
