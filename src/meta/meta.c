@@ -941,15 +941,27 @@ static void teardown(sl_meta *m)
     uv_close((uv_handle_t *)&m->rpoll, main_closed_cb); /* before its fd goes */
     uv_close((uv_handle_t *)&m->rtimer, main_closed_cb);
     uv_close((uv_handle_t *)&m->kick, main_closed_cb);
+    if (m->raft_closed) raft_uv_close(&m->io);
     int rc = uv_loop_close(&m->rloop);
     if (rc != 0) SL_ERROR("meta", "libraft left handles open at close: %s", uv_strerror(rc));
 }
 
-/* Runs inside rloop; rearm (on `loop`) finishes once rloop is idle. */
+/* Runs inside rloop; rearm (on `loop`) finishes once rloop is idle.
+ *
+ * libraft 0.15 can run its io close check once more after this callback
+ * (a disk-I/O completion that lands after the close), which then calls
+ * raft's io-close callback a second time. Freeing the io here made that late
+ * check read freed memory (a SEGV in libraft at shutdown, about one clean
+ * stop in 300 under load), so the io is released in teardown, once rloop has
+ * nothing left to run; and what raft's close callback frees is emptied here,
+ * so a second call frees nothing and does not call us again. */
 static void on_raft_closed(struct raft *r)
 {
     sl_meta *m = r->data;
-    raft_uv_close(&m->io);
+    r->close_cb = NULL;
+    r->address = NULL;
+    memset(&r->log, 0, sizeof r->log);
+    memset(&r->configuration, 0, sizeof r->configuration);
     m->raft_closed = true;
 }
 
