@@ -92,11 +92,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <linux/sockios.h>
+#include <time.h>
 #include <unistd.h>
 
 #define FF_MAX_FD        65536
@@ -645,9 +648,18 @@ static void undo_dirop(dirop *d)
 }
 
 /* The network goes first: other threads keep running until the SIGKILL, and
- * a sendfile still pending must not ship bytes from a rolled-back file. */
+ * a sendfile still pending must not ship bytes from a rolled-back file.
+ *
+ * Bytes sent with sendfile stay references to page-cache pages until the
+ * peer reads them (on loopback even in the peer's receive queue), and the
+ * roll-back rewrites those pages in place. A real power cut stops the
+ * machine instead, so before rolling back, wait for what was already handed
+ * to the sockets to drain and give the peer a moment to read it (the other
+ * threads are frozen meanwhile: every file operation waits for ff.mu). */
+#define FF_MAX_SOCKETS 4096
 static long cut_network(void)
 {
+    static int socks[FF_MAX_SOCKETS];
     long n = 0;
     DIR *d = opendir("/proc/self/fd");
     if (!d) return -1;
@@ -657,10 +669,24 @@ static long cut_network(void)
         long fd = strtol(e->d_name, &end, 10);
         struct stat st;
         if (*end || fd < 0 || fd == dirfd(d)) continue;
-        if (fstat((int)fd, &st) == 0 && S_ISSOCK(st.st_mode) && shutdown((int)fd, SHUT_RDWR) == 0)
+        if (fstat((int)fd, &st) == 0 && S_ISSOCK(st.st_mode) && shutdown((int)fd, SHUT_RDWR) == 0) {
+            if (n < FF_MAX_SOCKETS) socks[n] = (int)fd;
             n++;
+        }
     }
     closedir(d);
+    struct timespec tick = {0, 5 * 1000 * 1000};
+    for (int round = 0; round < 200; round++) { /* at most ~1 s */
+        long queued = 0;
+        for (long i = 0; i < n && i < FF_MAX_SOCKETS; i++) {
+            int q = 0;
+            if (ioctl(socks[i], SIOCOUTQ, &q) == 0) queued += q;
+        }
+        if (queued == 0) break;
+        nanosleep(&tick, NULL);
+    }
+    struct timespec settle = {0, 150 * 1000 * 1000};
+    nanosleep(&settle, NULL);
     return n;
 }
 
