@@ -125,6 +125,7 @@ static void free_topic(sl_topic *t)
 static void on_loaded(void *arg, const sl_meta_image *img)
 {
     sl_broker *b = arg;
+    if (!b->logdir) return; /* shut down: a late metadata event finds no logs */
     size_t n = sl_meta_topic_count(img);
     for (size_t i = 0; i < n; i++)
         add_topic(b, sl_meta_topic_at(img, i));
@@ -144,6 +145,7 @@ static void on_loaded(void *arg, const sl_meta_image *img)
 static void on_topic_created(void *arg, const sl_meta_topic *mt)
 {
     sl_broker *b = arg;
+    if (!b->logdir) return; /* shut down: a late metadata event finds no logs */
     const char *name = sl_meta_topic_name(mt);
     if (sl_map_get(&b->topics, name, strlen(name))) return;
     add_topic(b, mt);
@@ -154,6 +156,7 @@ static void on_topic_created(void *arg, const sl_meta_topic *mt)
 static void on_topic_deleted(void *arg, const sl_meta_topic *mt)
 {
     sl_broker *b = arg;
+    if (!b->logdir) return; /* shut down: a late metadata event finds no logs */
     const char *name = sl_meta_topic_name(mt);
     sl_topic *t = sl_map_del(&b->topics, name, strlen(name));
     if (!t) return;
@@ -176,6 +179,7 @@ static void on_topic_deleted(void *arg, const sl_meta_topic *mt)
 static void on_partitions_added(void *arg, const sl_meta_topic *mt, int32_t old_count)
 {
     sl_broker *b = arg;
+    if (!b->logdir) return; /* shut down: a late metadata event finds no logs */
     const char *name = sl_meta_topic_name(mt);
     sl_topic *t = sl_map_get(&b->topics, name, strlen(name));
     if (t) add_partitions(b, t, mt);
@@ -186,6 +190,7 @@ static void on_partitions_added(void *arg, const sl_meta_topic *mt, int32_t old_
 static void on_topic_config_changed(void *arg, const sl_meta_topic *mt)
 {
     sl_broker *b = arg;
+    if (!b->logdir) return; /* shut down: a late metadata event finds no logs */
     const char *name = sl_meta_topic_name(mt);
     sl_topic *t = sl_map_get(&b->topics, name, strlen(name));
     if (!t) return;
@@ -225,8 +230,10 @@ static void on_tick(uv_timer_t *h)
 static void on_meta_ready(void *arg, int status)
 {
     sl_broker *b = arg;
-    if (status < 0 && b->stopping)
-        return; /* stopped before the metadata log was ready: not a failure */
+    /* Stopped before the metadata log was ready: not a failure. The log could
+     * also come ready (its barrier completing on the raft loop) after the
+     * log directory was closed; then there is nothing to start. */
+    if (b->stopping) return;
     if (status < 0) {
         SL_ERROR("broker", "metadata log failed to start: %s", sl_err_str(status));
         b->start_status = status;

@@ -26,10 +26,11 @@
 /* What all batches of one request may decompress to together: without it
  * a request of many partitions, each a small batch expanding to the cap,
  * buys seconds of decompression on the loop thread (a 72 KB gzip batch
- * costs ~0.15 s). 32 bytes per request byte covers any real compression
- * ratio averaged over a request. */
+ * costs ~0.15 s). 128 bytes per request byte is above the ratio of real
+ * data averaged over a request (very repetitive JSON compresses ~100:1 with
+ * zstd) and bounds the amplification a request can buy. */
 #define REQUEST_DECOMPRESS_BASE     ((uint64_t)MAX_DECOMPRESSED_BYTES)
-#define REQUEST_DECOMPRESS_PER_BYTE 32u
+#define REQUEST_DECOMPRESS_PER_BYTE 128u
 
 typedef struct flush_ctx {
     sl_request *req;
@@ -124,6 +125,9 @@ static bool produce_partition(sl_request *req, sl_topic *t, const ProduceRequest
     if (rc < 0) {
         out->ErrorCode = validation_error(rc);
         out->ErrorMessage = sl_str_c(sl_err_str(rc));
+        if (rc == SL_ERR_TOO_LARGE && vo.max_decompressed_bytes < MAX_DECOMPRESSED_BYTES)
+            out->ErrorMessage = sl_str_c("the request's batches decompress to more than one "
+                                         "request may; send fewer partitions per request");
         SL_DEBUG("broker", "produce rejected topic=%s partition=%d peer=%s: %s", t->name, pd->Index,
                  sl_conn_peer(req->conn), sl_err_str(rc));
         return false;

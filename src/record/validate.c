@@ -216,8 +216,8 @@ int sl_batch_validate(const uint8_t *p, size_t len, const sl_validate_opts *o, s
                     ? sl_decompress_ctx(o->codec_ctx, codec, rec, rec_len,
                                         o->max_decompressed_bytes, scratch)
                     : sl_decompress(codec, rec, rec_len, o->max_decompressed_bytes, scratch);
-    /* a failed decode may have gone up to the cap */
-    if (o->decompressed) *o->decompressed += n >= 0 ? (uint64_t)n : o->max_decompressed_bytes;
+    /* a failed decode is charged what it wrote before failing */
+    if (o->decompressed) *o->decompressed += n >= 0 ? (uint64_t)n : (uint64_t)scratch->len;
     if (n < 0) return (int)n;
     if (n == 0) /* recordsCount > 0 already holds: records are missing */
         return SL_ERR_INVALID_RECORD;

@@ -720,7 +720,7 @@ def test_decompression_bombs(broker):
 def test_decompression_budget_per_request(broker):
     """12 partitions in one request, each a valid zstd batch of 40 records of
     1 MiB (40 MiB decompressed, ~2 KB on the wire): alone, each is accepted;
-    together they are over what one request may decompress (64 MiB plus 32
+    together they are over what one request may decompress (64 MiB plus 128
     bytes per request byte), so the first is appended and the others get
     MESSAGE_TOO_LARGE instead of costing the event loop 480 MiB of
     decompression."""
