@@ -32,6 +32,10 @@
 #define REQUEST_DECOMPRESS_BASE     ((uint64_t)MAX_DECOMPRESSED_BYTES)
 #define REQUEST_DECOMPRESS_PER_BYTE 128u
 
+/* Scratch memory kept between requests (validation windows of ordinary
+ * batches fit; a bomb's or a huge record's window is released). */
+#define SCRATCH_KEEP_BYTES (1u << 20)
+
 typedef struct flush_ctx {
     sl_request *req;
     ProduceResponse_PartitionProduceResponse *out;
@@ -218,6 +222,11 @@ void sl_handle_produce(sl_request *req)
             any_error |= po->ErrorCode != KERR_NONE;
         }
     }
+    /* A batch that decompressed to a large window (up to the 64 MiB cap)
+     * leaves the scratch buffer that big; give it back rather than keep the
+     * peak of one request for the life of the process. */
+    sl_buf_reset(&b->scratch);
+    sl_buf_shrink(&b->scratch, SCRATCH_KEEP_BYTES);
     if (rq->Acks == 0) {
         /* No response: the only way to tell the producer about an error is
          * to drop the connection. */
