@@ -12,8 +12,7 @@ def broker():
     yield b
     try:
         if b.running():
-            rc = b.stop()
-            assert rc == 0, "sluiced exited with %s on SIGTERM:\n%s" % (rc, b.log_tail())
+            b.stop_clean()
     finally:
         b.cleanup()
 

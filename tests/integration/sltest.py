@@ -96,10 +96,15 @@ class Broker:
             self.proc.kill()
             self.proc.wait()
 
+    def stop_clean(self):
+        """SIGTERM, and fail unless the exit was clean (code 0, which also
+        means no sanitizer report)."""
+        rc = self.stop()
+        assert rc == 0, "sluiced exited with %s on SIGTERM:\n%s" % (rc, self.log_tail())
+
     def restart(self, clean=True):
         if clean:
-            rc = self.stop()
-            assert rc == 0, "sluiced exited with %s on SIGTERM:\n%s" % (rc, self.log_tail())
+            self.stop_clean()
         else:
             self.kill()
         return self.start()

@@ -133,8 +133,7 @@ def test_sigkill_keeps_every_acknowledged_message(broker_factory):
     assert [r[0] for r in rest] == list(range(resume_at, len(got[0])))
     assert rest == [(o, k, v) for o, k, v, _ in got[0][resume_at:]]
 
-    rc = b.stop()
-    assert rc == 0, "sluiced exited with %s on SIGTERM:\n%s" % (rc, b.log_tail())
+    b.stop_clean()
 
 
 def test_sigterm_is_clean_and_restart_skips_recovery(broker_factory):
@@ -145,8 +144,7 @@ def test_sigterm_is_clean_and_restart_skips_recovery(broker_factory):
         p.produce(TOPIC, key=message(i)[0], value=message(i)[1])
     assert p.flush(60) == 0
 
-    rc = b.stop()
-    assert rc == 0, "sluiced exited with %s on SIGTERM:\n%s" % (rc, b.log_tail())
+    b.stop_clean()
     first = log_section(b, 1)
     assert "received SIGTERM, shutting down" in first
     assert "closed log directory" in first and "(clean)" in first.split("closed log directory")[1]
@@ -159,5 +157,4 @@ def test_sigterm_is_clean_and_restart_skips_recovery(broker_factory):
     got = confluent_read(b.bootstrap, TOPIC, range(NPART))
     assert sum(len(v) for v in got.values()) == 3000
 
-    rc = b.stop()
-    assert rc == 0, "sluiced exited with %s on SIGTERM:\n%s" % (rc, b.log_tail())
+    b.stop_clean()

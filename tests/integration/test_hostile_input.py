@@ -87,8 +87,7 @@ def broker():
     assert_healthy(b)
     yield b
     try:
-        rc = b.stop()
-        assert rc == 0, "sluiced exited with %s on SIGTERM:\n%s" % (rc, b.log_tail())
+        b.stop_clean()
     finally:
         b.cleanup()
 
