@@ -143,7 +143,10 @@ static int dump_log(const char *path, int fd, int64_t size, bool deep, FILE *out
                 bad = 1;
             }
         }
-        expect = sl_batch_last_offset(&h) + 1;
+        /* a damaged header may claim any offset: stop checking continuity
+         * rather than overflow past INT64_MAX */
+        int64_t last = sl_batch_last_offset(&h);
+        expect = last >= 0 && last < INT64_MAX ? last + 1 : -1;
         c.pos += total;
         batches++;
     }

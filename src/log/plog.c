@@ -286,7 +286,9 @@ static int seg_walk_headers(sl_plog *l, sl_segment *s, int64_t pos, int64_t expe
         int rc = sl_seg_cursor_peek(&c, &h);
         if (rc == 0) return 0;
         if (rc < 0) return rc == SL_ERR_IO ? rc : SL_ERR_CORRUPT;
-        if (h.base_offset != expect || h.last_offset_delta < 0) return SL_ERR_CORRUPT;
+        if (h.base_offset != expect || h.last_offset_delta < 0 ||
+            h.last_offset_delta >= INT64_MAX - h.base_offset)
+            return SL_ERR_CORRUPT;
         int64_t total = sl_batch_total_size(&h);
         if (first && first_indexed) {
             if (h.max_timestamp > s->max_ts) {

@@ -83,9 +83,12 @@ static inline int64_t sl_batch_total_size(const sl_batch_header *h)
 {
     return (int64_t)h->batch_length + SL_BATCH_LOG_OVERHEAD;
 }
+/* Wraps instead of overflowing: headers read from a damaged file or a
+ * client may hold any base offset and delta (callers reject those; this only
+ * keeps computing the value defined, e.g. for the dumper's report). */
 static inline int64_t sl_batch_last_offset(const sl_batch_header *h)
 {
-    return h->base_offset + h->last_offset_delta;
+    return (int64_t)((uint64_t)h->base_offset + (uint64_t)(int64_t)h->last_offset_delta);
 }
 static inline enum sl_compression sl_batch_compression(const sl_batch_header *h)
 {
