@@ -139,6 +139,19 @@ static bool reply_ok(redisReply *r, const char *what)
 
 /* ---- produce ------------------------------------------------------------- */
 
+/* Reads one pipelined XADD reply and counts the message if it succeeded. */
+static bool take_xadd_reply(redisContext *c, worker *w, int64_t size)
+{
+    redisReply *r = NULL;
+    bool ok = redisGetReply(c, (void **)&r) == REDIS_OK && reply_ok(r, "XADD");
+    if (r) freeReplyObject(r);
+    if (ok) {
+        w->msgs++;
+        w->bytes += size;
+    }
+    return ok;
+}
+
 static void *producer_main(void *arg)
 {
     worker *w = arg;
@@ -164,24 +177,12 @@ static void *producer_main(void *arg)
         redisAppendFormattedCommand(c, cmds[s], lens[s]);
         inflight++;
         while (ok && inflight >= o->pipeline) {
-            redisReply *r = NULL;
-            ok = redisGetReply(c, (void **)&r) == REDIS_OK && reply_ok(r, "XADD");
-            if (r) freeReplyObject(r);
-            if (ok) {
-                w->msgs++;
-                w->bytes += o->size;
-            }
+            ok = take_xadd_reply(c, w, o->size);
             inflight--;
         }
     }
     while (ok && inflight > 0) {
-        redisReply *r = NULL;
-        ok = redisGetReply(c, (void **)&r) == REDIS_OK && reply_ok(r, "XADD");
-        if (r) freeReplyObject(r);
-        if (ok) {
-            w->msgs++;
-            w->bytes += o->size;
-        }
+        ok = take_xadd_reply(c, w, o->size);
         inflight--;
     }
     w->t_end_ns = sl_mono_ns();
